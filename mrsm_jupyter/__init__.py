@@ -1,0 +1,47 @@
+"""mrsm_jupyter: Meerschaum-style time-series pipes, native in Jupyter.
+
+>>> import mrsm_jupyter as mrsm
+>>> pipe = mrsm.Pipe("demo", "temperature", instance="sql:memory", columns={"datetime": "dt"})
+
+The public names are imported on first use, so ``%load_ext mrsm_jupyter`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from mrsm_jupyter.connectors.registry import get_connector, make_connector
+    from mrsm_jupyter.errors import MrsmError, PipeError
+    from mrsm_jupyter.pipes.listing import get_pipes
+    from mrsm_jupyter.pipes.pipe import Pipe
+    from mrsm_jupyter.pipes.result import ActionResult, SyncResult
+
+_LAZY = {
+    "Pipe": "mrsm_jupyter.pipes.pipe",
+    "get_pipes": "mrsm_jupyter.pipes.listing",
+    "get_connector": "mrsm_jupyter.connectors.registry",
+    "make_connector": "mrsm_jupyter.connectors.registry",
+    "SyncResult": "mrsm_jupyter.pipes.result",
+    "ActionResult": "mrsm_jupyter.pipes.result",
+    "MrsmError": "mrsm_jupyter.errors",
+    "PipeError": "mrsm_jupyter.errors",
+}
+
+__all__ = [*_LAZY, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mrsm_jupyter' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,1 @@
+"""Connectors: sources and instances, looked up by ``"type:label"`` keys."""

@@ -1,0 +1,102 @@
+"""The instance contract: what every connector that stores pipes must do.
+
+One small abstract class; the SQL connector (every flavor), and later the API and InfluxDB
+connectors, implement it, and one contract test suite runs against each of them.
+Data crosses this boundary as Arrow tables; windows are half-open ``[begin, end)``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from mrsm_jupyter.pipes.bounds import Bound, Window
+    from mrsm_jupyter.pipes.pipe import Pipe
+    from mrsm_jupyter.pipes.result import SyncResult
+
+Params = Mapping[str, Any]
+PipeKeys = tuple[str, str, str | None]
+
+
+class InstanceConnector(ABC):
+    """Stores pipes' registrations and their rows."""
+
+    type: str
+    label: str
+
+    @property
+    def keys(self) -> str:
+        return f"{self.type}:{self.label}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.keys!r})"
+
+    # Registrations.
+    @abstractmethod
+    def register_pipe(self, pipe: Pipe) -> None: ...
+
+    @abstractmethod
+    def get_pipe_parameters(self, pipe: Pipe) -> dict[str, Any] | None:
+        """The stored parameters, or ``None`` when the pipe is not registered."""
+
+    @abstractmethod
+    def edit_pipe(self, pipe: Pipe) -> None: ...
+
+    @abstractmethod
+    def delete_pipe(self, pipe: Pipe) -> None:
+        """Drop the pipe's table and remove its registration."""
+
+    @abstractmethod
+    def fetch_pipes_keys(
+        self, connector_keys: Sequence[str | None], metric_keys: Sequence[str | None],
+        location_keys: Sequence[str | None], tags: Sequence[str],
+    ) -> list[PipeKeys]:
+        """Keys of registered pipes matching the filters (``_key`` negates a key)."""
+
+    # Data.
+    @abstractmethod
+    def pipe_exists(self, pipe: Pipe) -> bool:
+        """Whether the pipe's table exists."""
+
+    @abstractmethod
+    def sync_pipe(self, pipe: Pipe, batch: pa.Table) -> SyncResult:
+        """Merge one normalized batch in one transaction."""
+
+    @abstractmethod
+    def read_pipe(
+        self, pipe: Pipe, columns: Sequence[str] | None, window: Window, params: Params | None,
+        order: str | None, limit: int | None,
+    ) -> pa.Table: ...
+
+    def read_pipe_batches(
+        self, pipe: Pipe, columns: Sequence[str] | None, windows: Sequence[Window],
+        params: Params | None, order: str | None,
+    ) -> Iterator[pa.Table]:
+        """Read consecutive windows; instances may override to stream faster."""
+        for window in windows:
+            yield self.read_pipe(pipe, columns, window, params, order, None)
+
+    @abstractmethod
+    def get_sync_time(self, pipe: Pipe, newest: bool, params: Params | None) -> Bound: ...
+
+    @abstractmethod
+    def get_rowcount(self, pipe: Pipe, window: Window, params: Params | None) -> int: ...
+
+    @abstractmethod
+    def get_columns_types(self, pipe: Pipe) -> dict[str, str]:
+        """Canonical dtypes of the table's columns (empty when it does not exist)."""
+
+    @abstractmethod
+    def clear_pipe(self, pipe: Pipe, window: Window, params: Params | None) -> int:
+        """Delete rows in the window; return how many."""
+
+    @abstractmethod
+    def drop_pipe(self, pipe: Pipe) -> None: ...
+
+    @abstractmethod
+    def deduplicate_pipe(self, pipe: Pipe) -> int:
+        """Remove rows whose keys repeat (keeping one); return how many were removed."""

@@ -1,0 +1,98 @@
+"""``"type:label"`` -> connector. Built in: ``sql:local`` (a DuckDB file in the root) and
+``sql:memory``; the rest come from config and ``MRSM_<TYPE>_<LABEL>`` variables."""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from mrsm_jupyter.config import connector_attributes, root_dir
+from mrsm_jupyter.connectors.instance import InstanceConnector
+from mrsm_jupyter.errors import ConnectorError, InvalidKeysError
+
+DEFAULT_INSTANCE = "sql:local"
+_cache: dict[str, Any] = {}
+_cache_lock = threading.Lock()
+# Connector types and how to build one from its label and attributes.
+_BUILDERS: dict[str, Callable[[str, dict[str, Any]], Any]] = {}
+
+
+def make_connector(type_: str) -> Callable[[Callable[[str, dict[str, Any]], Any]], Callable[[str, dict[str, Any]], Any]]:
+    """Register a builder for connectors of ``type_`` (plugins add their own types this way)."""
+    def decorate(builder: Callable[[str, dict[str, Any]], Any]) -> Callable[[str, dict[str, Any]], Any]:
+        _BUILDERS[type_] = builder
+        return builder
+    return decorate
+
+
+def _sql_uri(label: str, attrs: dict[str, Any]) -> str:
+    if "uri" in attrs:
+        return str(attrs["uri"])
+    if "flavor" not in attrs:
+        raise ConnectorError(f"sql:{label} needs a 'uri' or a 'flavor' (with host, database, ...).")
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    if attrs["flavor"] in ("duckdb", "sqlite"):
+        return f"{attrs['flavor']}:///{attrs.get('database', '')}"
+    url = sa.URL.create(
+        attrs["flavor"], username=attrs.get("username"), password=attrs.get("password"),
+        host=attrs.get("host"), port=attrs.get("port"), database=attrs.get("database"),
+    )
+    return url.render_as_string(hide_password=False)
+
+
+@make_connector("sql")
+def _build_sql(label: str, attrs: dict[str, Any]) -> InstanceConnector:
+    from mrsm_jupyter.connectors.sql.connector import SQLConnector  # noqa: PLC0415
+
+    if label == "local" and "uri" not in attrs and "flavor" not in attrs:
+        return SQLConnector(label, f"duckdb:///{root_dir() / 'local.duckdb'}")
+    if label == "memory" and not attrs:
+        return SQLConnector(label, "duckdb:///:memory:")
+    return SQLConnector(label, _sql_uri(label, attrs))
+
+
+def parse_keys(keys: str) -> tuple[str, str]:
+    if not isinstance(keys, str) or ":" not in keys:
+        raise InvalidKeysError(f"Connector keys {keys!r} must look like 'type:label', e.g. 'sql:local'.")
+    typ, label = keys.split(":", 1)
+    if not typ or not label:
+        raise InvalidKeysError(f"Connector keys {keys!r} must look like 'type:label', e.g. 'sql:local'.")
+    return typ.lower(), label
+
+
+def get_connector(keys: str | None = None) -> Any:
+    """The connector for ``"type:label"`` (one object per keys, reused).
+
+    >>> get_connector("sql:memory")
+    SQLConnector('sql:memory', 'duckdb (in memory)')
+    """
+    keys = keys or DEFAULT_INSTANCE
+    with _cache_lock:
+        if keys in _cache:
+            return _cache[keys]
+        typ, label = parse_keys(keys)
+        configured = connector_attributes()
+        attrs = configured.get(f"{typ}:{label.lower()}", configured.get(keys, {}))
+        builtin = keys in ("sql:local", "sql:memory")
+        if typ not in _BUILDERS or (not attrs and not builtin):
+            known = sorted(set(configured) | {"sql:local", "sql:memory"})
+            close = difflib.get_close_matches(keys, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else f" Known: {', '.join(known)}."
+            raise ConnectorError(
+                f"No connector {keys!r}.{hint} Define it with MRSM_{typ.upper()}_{label.upper()}=<uri>."
+            )
+        connector = _cache[keys] = _BUILDERS[typ](label, attrs)
+        return connector
+
+
+def clear_connector_cache() -> None:
+    """Forget built connectors (closing them), e.g. after changing environment variables."""
+    with _cache_lock:
+        for connector in _cache.values():
+            close = getattr(connector, "close", None)
+            if close:
+                close()
+        _cache.clear()

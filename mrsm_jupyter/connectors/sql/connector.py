@@ -1,0 +1,313 @@
+"""SQLConnector: the instance contract on a SQL database, asking its flavor for every statement."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+from filelock import FileLock
+
+from mrsm_jupyter.config import root_dir
+from mrsm_jupyter.connectors.instance import InstanceConnector, Params, PipeKeys
+from mrsm_jupyter.connectors.sql.database import (
+    LOCK_TIMEOUT_SECONDS,
+    Database,
+    DuckDBDatabase,
+    Session,
+    SQLAlchemyDatabase,
+)
+from mrsm_jupyter.connectors.sql.flavors import flavor_for_uri
+from mrsm_jupyter.connectors.sql.registrations import PIPES_TABLE, Registry
+from mrsm_jupyter.errors import ConnectorError, PipeError, SchemaError, SyncError
+from mrsm_jupyter.pipes.bounds import Bound, Window
+from mrsm_jupyter.pipes.result import SyncResult
+from mrsm_jupyter.pipes.schema import SchemaPlan, plan_schema
+
+if TYPE_CHECKING:
+    from mrsm_jupyter.pipes.pipe import Pipe
+
+# Drivers Meerschaum users' URIs imply, made explicit for SQLAlchemy.
+_DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg",
+            "timescaledb": "postgresql+psycopg", "mysql": "mysql+pymysql", "mariadb": "mariadb+pymysql"}
+
+
+def _sqlalchemy_uri(uri: str) -> str:
+    scheme, rest = uri.split("://", 1)
+    return f"{_DRIVERS.get(scheme, scheme)}://{rest}"
+
+
+class SQLConnector(InstanceConnector):
+    """A SQL database as a pipe instance (and as a source, through ``fetch.definition``)."""
+
+    type = "sql"
+
+    def __init__(self, label: str, uri: str) -> None:
+        self.label = label
+        self.flavor = flavor_for_uri(uri)
+        self.db: Database = self._open_database(uri)
+        self.registry = Registry(self.db)
+        self._pipe_locks: dict[int, FileLock] = {}
+        self._pipe_locks_guard = threading.Lock()
+
+    def _open_database(self, uri: str) -> Database:
+        if self.flavor.name == "duckdb":
+            path = uri.split("://", 1)[1].lstrip("/")
+            if path in ("", ":memory:"):
+                return DuckDBDatabase(self.flavor, None)
+            return DuckDBDatabase(self.flavor, "/" + path if uri.startswith("duckdb:////") else path)
+        try:
+            return SQLAlchemyDatabase(self.flavor, _sqlalchemy_uri(uri))
+        except (sa.exc.ArgumentError, ImportError) as exc:
+            raise ConnectorError(f"sql:{self.label}: cannot use its URI ({exc}). Check MRSM_SQL_{self.label.upper()}.") from exc
+
+    def __repr__(self) -> str:
+        return f"SQLConnector('sql:{self.label}', {self.db.description!r})"
+
+    # Registrations.
+    def register_pipe(self, pipe: Pipe) -> None:
+        with self.db.transaction() as s:
+            if self.registry.lookup(s, pipe) is None:
+                self.registry.insert(s, pipe)
+
+    def get_pipe_parameters(self, pipe: Pipe) -> dict[str, Any] | None:
+        with self.db.session() as s:
+            found = self.registry.lookup(s, pipe)
+        return None if found is None else found[1]
+
+    def edit_pipe(self, pipe: Pipe) -> None:
+        with self.db.transaction() as s:
+            found = self.registry.lookup(s, pipe)
+            if found is None:
+                raise PipeError(pipe, "is not registered, so it cannot be edited.", "Call pipe.register() first.")
+            self.registry.update_parameters(s, found[0], pipe.parameters)
+
+    def delete_pipe(self, pipe: Pipe) -> None:
+        with self.db.transaction() as s:
+            found = self.registry.lookup(s, pipe)
+            s.execute(self.flavor.drop_table(self._table(pipe)))
+            if found is not None:
+                self.registry.delete(s, found[0])
+
+    def fetch_pipes_keys(
+        self, connector_keys: Sequence[str | None], metric_keys: Sequence[str | None],
+        location_keys: Sequence[str | None], tags: Sequence[str],
+    ) -> list[PipeKeys]:
+        with self.db.session() as s:
+            return self.registry.keys(s, connector_keys, metric_keys, location_keys, tags)
+
+    # Tables.
+    def _table(self, pipe: Pipe) -> str:
+        return self.flavor.table(pipe.target, pipe.parameters.get("schema"))
+
+    def _columns_types(self, s: Session, pipe: Pipe) -> dict[str, str]:
+        sql, params = self.flavor.columns_query(pipe.target, pipe.parameters.get("schema"))
+        catalog = {str(name): self.flavor.dtype_of_sql_type(str(typ)) for name, typ in s.fetchall(sql, params)}
+        declared = pipe.dtypes
+        # Where the catalog cannot tell (JSON in TEXT, naive DATETIME), the parameters say.
+        for name, dtype in catalog.items():
+            if declared.get(name) in ("json", "uuid") and dtype == "str" or (
+                {declared.get(name), dtype} == {"datetime", "datetime_naive"}
+            ):
+                catalog[name] = str(declared[name])
+        return catalog
+
+    def get_columns_types(self, pipe: Pipe) -> dict[str, str]:
+        with self.db.session() as s:
+            return self._columns_types(s, pipe)
+
+    def pipe_exists(self, pipe: Pipe) -> bool:
+        return bool(self.get_columns_types(pipe))
+
+    def _check_new_table(self, s: Session, pipe: Pipe) -> None:
+        """Refuse names the database would truncate or fold onto another table."""
+        if len(pipe.target.encode()) > self.flavor.max_identifier_length:
+            raise SchemaError(
+                pipe, f"its table name {pipe.target!r} is longer than {self.flavor.name}'s "
+                f"{self.flavor.max_identifier_length} bytes and would be truncated.",
+                "Give the pipe a shorter target=...",
+            )
+        sql, params = self.flavor.tables_like_query(pipe.target)
+        clashes = [name for (name,) in s.fetchall(sql, params) if name != pipe.target]
+        if clashes:
+            raise SchemaError(
+                pipe, f"its table {pipe.target!r} would collide with the existing table {clashes[0]!r} "
+                f"({self.flavor.name} ignores case in names).", "Give the pipe another target=...",
+            )
+
+    def _create_table(self, s: Session, pipe: Pipe, columns: Mapping[str, str], keys: Sequence[str]) -> None:
+        self._check_new_table(s, pipe)
+        table = self._table(pipe)
+        for statement in self.flavor.create_table(table, columns, keys):
+            s.execute(statement)
+        if keys and (self.flavor.indexes_keys or pipe.upsert):
+            s.execute(self.flavor.create_key_index(table, pipe.target, keys, unique=pipe.upsert))
+
+    def _alter_table(self, s: Session, pipe: Pipe, plan: SchemaPlan, current: Mapping[str, str]) -> None:
+        table = self._table(pipe)
+        for column, dtype in plan.add.items():
+            for statement in self.flavor.add_column(table, column, dtype):
+                s.execute(statement)
+        columns = {**current, **plan.add}
+        for column, dtype in plan.widen.items():
+            for statement in self.flavor.widen_column(table, pipe.target, column, dtype, columns, pipe.key_columns):
+                s.execute(statement)
+            columns[column] = dtype
+
+    # Syncing.
+    @contextmanager
+    def _pipe_lock(self, pipe_id: int) -> Iterator[None]:
+        """One writer per pipe: a database lock where the flavor has one, else a lock file."""
+        if self.flavor.locks_in_database:
+            yield
+            return
+        with self._pipe_locks_guard:
+            lock = self._pipe_locks.get(pipe_id)
+            if lock is None:
+                digest = hashlib.sha256(f"{self.db.description}|{pipe_id}".encode()).hexdigest()[:24]
+                (root_dir() / "locks").mkdir(exist_ok=True)
+                lock = self._pipe_locks[pipe_id] = FileLock(root_dir() / "locks" / f"{digest}.lock")
+        with lock.acquire(timeout=LOCK_TIMEOUT_SECONDS):
+            yield
+
+    def _registered_id(self, pipe: Pipe) -> tuple[int, dict[str, Any]]:
+        with self.db.transaction() as s:
+            found = self.registry.lookup(s, pipe)
+            if found is None:
+                return self.registry.insert(s, pipe), pipe.parameters
+            return found
+
+    def sync_pipe(self, pipe: Pipe, batch: pa.Table) -> SyncResult:
+        started = time.perf_counter()
+        pipe_id, _ = self._registered_id(pipe)
+        result = SyncResult(str(pipe), batches=1)
+        try:
+            with self._pipe_lock(pipe_id), self.db.transaction() as s:
+                lock = self.flavor.lock_pipe(self.registry.table, pipe_id)
+                if lock is not None:
+                    s.fetchall(*lock)
+                self._merge(s, pipe, pipe_id, batch, result)
+        except (sa.exc.DBAPIError, Exception) as exc:
+            if isinstance(exc, PipeError):
+                raise
+            raise SyncError(pipe, f"the database refused the batch ({type(exc).__name__}: {exc}).",
+                            "The table is unchanged; fix the batch or the database and sync again.") from exc
+        result.duration = time.perf_counter() - started
+        return result
+
+    def _merge(self, s: Session, pipe: Pipe, pipe_id: int, batch: pa.Table, result: SyncResult) -> None:
+        current = self._columns_types(s, pipe)
+        plan = plan_schema(batch, current, pipe.static, pipe)
+        types = plan.columns_types
+        keys = [k for k in pipe.key_columns if k in types]
+        table = self._table(pipe)
+        if not current:
+            self._create_table(s, pipe, types, keys)
+        else:
+            self._alter_table(s, pipe, plan, current)
+        result.columns_added, result.columns_widened = list(plan.add), list(plan.widen)
+        self._remember_dtypes(s, pipe, pipe_id, {**current, **types})
+        if plan.batch.num_rows == 0:
+            return
+        stage = s.stage(plan.batch, types)
+        columns = list(types)
+        if not current or not keys:
+            result.inserted = s.execute(self.flavor.insert_all(table, stage, columns))
+            return
+        nullable = [k for k in keys if plan.batch.column(k).null_count]
+        values = [c for c in columns if c not in keys]
+        if values:
+            result.updated = s.execute(self.flavor.update_changed(table, stage, keys, values, nullable, pipe.upsert))
+        result.inserted = s.execute(self.flavor.insert_new(table, stage, keys, columns, nullable))
+        result.unchanged = plan.batch.num_rows - result.inserted - result.updated
+
+    def _remember_dtypes(self, s: Session, pipe: Pipe, pipe_id: int, types: Mapping[str, str]) -> None:
+        """Record inferred dtypes with the registration, as Meerschaum does."""
+        known = pipe.parameters.setdefault("dtypes", {})
+        new = {c: d for c, d in types.items() if known.get(c) != d and not (c in known and d == "str" and known[c] in ("json", "uuid"))}
+        if new:
+            known.update(new)
+            self.registry.update_parameters(s, pipe_id, pipe.parameters)
+
+    # Reading.
+    def _where(self, s: Session, pipe: Pipe, window: Window, params: Params | None) -> tuple[str, dict[str, Any], dict[str, str]]:
+        types = self._columns_types(s, pipe)
+        unknown = [c for c in (params or {}) if c not in types]
+        if unknown and types:
+            raise PipeError(pipe, f"has no column {unknown[0]!r} to filter on.", f"Columns are: {', '.join(types)}.")
+        dt = pipe.columns.get("datetime")
+        where, bound = self.flavor.where(dt if dt in types else None, window.begin, window.end, params, types)
+        return where, bound, types
+
+    def read_pipe(
+        self, pipe: Pipe, columns: Sequence[str] | None, window: Window, params: Params | None,
+        order: str | None, limit: int | None,
+    ) -> pa.Table:
+        with self.db.session() as s:
+            where, bound, types = self._where(s, pipe, window, params)
+            if not types:
+                return pa.table({})
+            missing = [c for c in columns or [] if c not in types]
+            if missing:
+                raise PipeError(pipe, f"has no column {missing[0]!r} to select.", f"Columns are: {', '.join(types)}.")
+            order_by = [c for c in pipe.key_columns if c in types] if order else []
+            sql = self.flavor.select(self._table(pipe), columns, where, order_by, order == "desc", limit)
+            return s.fetch_arrow(sql, bound, types)
+
+    def _aggregate(self, pipe: Pipe, expression: str, window: Window, params: Params | None, dtype: str | None) -> Any:
+        with self.db.session() as s:
+            where, bound, types = self._where(s, pipe, window, params)
+            if not types:
+                return None
+            sql = self.flavor.aggregate(self._table(pipe), f"{expression} AS value", where)
+            table = s.fetch_arrow(sql, bound, {"value": dtype} if dtype else {})
+        return table.column(0)[0].as_py()
+
+    def get_sync_time(self, pipe: Pipe, newest: bool, params: Params | None) -> Bound:
+        dt = pipe.columns.get("datetime")
+        if not dt:
+            return None
+        func = "MAX" if newest else "MIN"
+        value: Bound = self._aggregate(pipe, f"{func}({self.flavor.quote(dt)})", Window(), params, pipe.dtypes.get(dt, "datetime"))
+        return value
+
+    def get_rowcount(self, pipe: Pipe, window: Window, params: Params | None) -> int:
+        return int(self._aggregate(pipe, "COUNT(*)", window, params, "int") or 0)
+
+    # Maintenance.
+    def clear_pipe(self, pipe: Pipe, window: Window, params: Params | None) -> int:
+        with self.db.transaction() as s:
+            where, bound, types = self._where(s, pipe, window, params)
+            return s.execute(self.flavor.delete(self._table(pipe), where), bound) if types else 0
+
+    def drop_pipe(self, pipe: Pipe) -> None:
+        with self.db.transaction() as s:
+            s.execute(self.flavor.drop_table(self._table(pipe)))
+
+    def deduplicate_pipe(self, pipe: Pipe) -> int:
+        keys = pipe.key_columns
+        if not keys:
+            raise PipeError(pipe, "has no key columns, so rows cannot be told apart.",
+                            "Set columns={'datetime': ..., 'id': ...} first.")
+        with self.db.transaction() as s:
+            types = self._columns_types(s, pipe)
+            if not types:
+                return 0
+            table = self._table(pipe)
+            count = f"SELECT COUNT(*) FROM {table}"
+            before = int(s.fetchall(count)[0][0])
+            temp = self.flavor.quote(f"mrsm_dedup_{pipe.target}"[: self.flavor.max_identifier_length])
+            for statement in self.flavor.deduplicate(table, temp, keys, list(types)):
+                s.execute(statement)
+            return before - int(s.fetchall(count)[0][0])
+
+    def close(self) -> None:
+        self.db.close()
+
+
+__all__ = ["PIPES_TABLE", "SQLConnector"]

@@ -1,0 +1,243 @@
+"""Sessions on a database: DuckDB through its own API, the rest through SQLAlchemy.
+
+A session executes SQL with bound parameters, stages Arrow batches and returns Arrow tables.
+``transaction()`` wraps a batch in BEGIN/COMMIT (DuckDB's multi-statement strings are not
+one transaction, so every statement runs on its own inside an explicit transaction).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+import pyarrow as pa
+import sqlalchemy as sa
+from filelock import FileLock, Timeout
+
+from mrsm_jupyter.connectors.sql.flavors.base import Flavor
+from mrsm_jupyter.errors import ConnectorError
+
+DUCKDB_IDLE_SECONDS = float(os.environ.get("MRSM_DUCKDB_IDLE_SECONDS", "1.0"))
+LOCK_TIMEOUT_SECONDS = float(os.environ.get("MRSM_LOCK_TIMEOUT", "120"))
+
+
+class Session(Protocol):
+    """What the SQL connector needs from a database connection."""
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        """Run one statement; return the rows it changed (0 for DDL)."""
+
+    def fetchall(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
+
+    def fetch_arrow(self, sql: str, params: Mapping[str, Any] | None, dtypes: Mapping[str, str]) -> pa.Table: ...
+
+    def stage(self, batch: pa.Table, dtypes: Mapping[str, str]) -> str:
+        """Make ``batch`` readable in SQL for this transaction; return its quoted name."""
+
+
+class Database(Protocol):
+    flavor: Flavor
+    description: str
+
+    def transaction(self) -> Any: ...
+
+    def session(self) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+class DuckDBSession:
+    def __init__(self, con: duckdb.DuckDBPyConnection, flavor: Flavor) -> None:
+        self.con = con
+        self.flavor = flavor
+        self.staged: list[str] = []
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        rows = self.con.execute(sql, dict(params) if params else None).fetchall()
+        if rows and len(rows[0]) == 1 and isinstance(rows[0][0], int) and len(rows) == 1:
+            return rows[0][0]
+        return 0
+
+    def fetchall(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.con.execute(sql, dict(params) if params else None).fetchall()
+
+    def fetch_arrow(self, sql: str, params: Mapping[str, Any] | None, dtypes: Mapping[str, str]) -> pa.Table:
+        return self.con.sql(sql, params=dict(params) if params else None).to_arrow_table()
+
+    def stage(self, batch: pa.Table, dtypes: Mapping[str, str]) -> str:
+        name = f"mrsm_stage_{uuid.uuid4().hex[:12]}"
+        self.con.register(name, batch)
+        self.staged.append(name)
+        return self.flavor.quote(name)
+
+    def unstage(self) -> None:
+        for name in self.staged:
+            self.con.unregister(name)
+        self.staged.clear()
+
+
+class DuckDBDatabase:
+    """One DuckDB database. A file is held open only while in use, plus a short idle time.
+
+    DuckDB lets one process open a file at a time, so other processes (jobs, other kernels)
+    wait on a file lock beside the database, and get it as soon as this process goes idle.
+    """
+
+    def __init__(self, flavor: Flavor, path: str | None) -> None:
+        self.flavor = flavor
+        self.path = path
+        self.description = f"duckdb:///{path}" if path else "duckdb (in memory)"
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._file_lock = FileLock(f"{path}.lock", thread_local=False) if path else None
+        self._timer: threading.Timer | None = None
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        if self.path is None:
+            return duckdb.connect()
+        assert self._file_lock is not None
+        try:
+            self._file_lock.acquire(timeout=LOCK_TIMEOUT_SECONDS)
+        except Timeout as exc:
+            raise ConnectorError(
+                f"{self.path} is held by another process for over {LOCK_TIMEOUT_SECONDS:.0f} s; "
+                "stop the job or kernel using it, or raise MRSM_LOCK_TIMEOUT."
+            ) from exc
+        deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+        while True:
+            try:
+                return duckdb.connect(self.path)
+            except duckdb.IOException as exc:  # held by a program that does not use our lock
+                if time.monotonic() > deadline or "lock" not in str(exc).lower():
+                    self._file_lock.release()
+                    raise ConnectorError(f"Cannot open {self.path}: {exc}") from exc
+                time.sleep(0.05)
+
+    def _close_if_idle(self) -> None:
+        with self._lock:
+            if self._depth == 0 and self._con is not None and self.path is not None:
+                self._con.close()
+                self._con = None
+                assert self._file_lock is not None
+                self._file_lock.release()
+
+    @contextmanager
+    def session(self) -> Iterator[DuckDBSession]:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._con is None:
+                self._con = self._open()
+            self._depth += 1
+            session = DuckDBSession(self._con, self.flavor)
+            try:
+                yield session
+            finally:
+                session.unstage()
+                self._depth -= 1
+                if self._depth == 0 and self.path is not None:
+                    self._timer = threading.Timer(DUCKDB_IDLE_SECONDS, self._close_if_idle)
+                    self._timer.daemon = True
+                    self._timer.start()
+
+    @contextmanager
+    def transaction(self) -> Iterator[DuckDBSession]:
+        with self.session() as session:
+            session.con.execute("BEGIN TRANSACTION")
+            try:
+                yield session
+            except BaseException:
+                session.con.execute("ROLLBACK")
+                raise
+            session.con.execute("COMMIT")
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+                if self._file_lock is not None and self._file_lock.is_locked:
+                    self._file_lock.release()
+
+
+class SQLAlchemySession:
+    def __init__(self, conn: sa.Connection, flavor: Flavor) -> None:
+        self.conn = conn
+        self.flavor = flavor
+        self.staged: list[str] = []
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        return int(self.conn.execute(sa.text(sql), dict(params or {})).rowcount or 0)
+
+    def fetchall(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self.conn.execute(sa.text(sql), dict(params or {})).fetchall()]
+
+    def fetch_arrow(self, sql: str, params: Mapping[str, Any] | None, dtypes: Mapping[str, str]) -> pa.Table:
+        result = self.conn.execute(sa.text(sql), dict(params or {}))
+        names = list(result.keys())
+        rows = result.fetchall()
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+        arrays = [self.flavor.arrow_column(list(col), dtypes.get(name)) for name, col in zip(names, columns, strict=True)]
+        return pa.table(dict(zip(names, arrays, strict=True))) if names else pa.table({})
+
+    def stage(self, batch: pa.Table, dtypes: Mapping[str, str]) -> str:
+        name = self.flavor.quote(f"mrsm_stage_{uuid.uuid4().hex[:12]}")
+        self.conn.exec_driver_sql(self.flavor.create_stage(name, dtypes))
+        self.flavor.stage_rows(self.conn.connection.dbapi_connection, name, batch)
+        self.staged.append(name)
+        return name
+
+    def unstage(self) -> None:
+        for name in self.staged:
+            self.conn.exec_driver_sql(f"DROP TABLE {name}")
+        self.staged.clear()
+
+
+class SQLAlchemyDatabase:
+    def __init__(self, flavor: Flavor, uri: str) -> None:
+        self.flavor = flavor
+        self.engine = sa.create_engine(uri, pool_pre_ping=True)
+        self.description = self.engine.url.render_as_string(hide_password=True)
+        if flavor.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    @contextmanager
+    def session(self) -> Iterator[SQLAlchemySession]:
+        with self.engine.connect() as conn:
+            yield SQLAlchemySession(conn, self.flavor)
+
+    @contextmanager
+    def transaction(self) -> Iterator[SQLAlchemySession]:
+        with self.engine.begin() as conn:
+            session = SQLAlchemySession(conn, self.flavor)
+            try:
+                yield session
+            finally:
+                if session.staged and not conn.invalidated:
+                    try:
+                        session.unstage()
+                    except sa.exc.DBAPIError:
+                        pass  # the transaction failed; temporary tables go with the rollback
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={int(LOCK_TIMEOUT_SECONDS * 1000)}")
+    cursor.close()

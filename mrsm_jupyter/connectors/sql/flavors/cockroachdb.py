@@ -1,0 +1,31 @@
+"""CockroachDB: PostgreSQL's SQL without advisory locks. Covered by golden SQL only (no server here)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+from mrsm_jupyter.connectors.sql.flavors.base import Query
+from mrsm_jupyter.connectors.sql.flavors.postgresql import PostgreSQLFlavor
+
+
+class CockroachDBFlavor(PostgreSQLFlavor):
+    name: ClassVar[str] = "cockroachdb"
+    max_identifier_length: ClassVar[int] = 128
+
+    def lock_pipe(self, registry: str, pipe_id: int) -> Query | None:
+        # No advisory locks: lock the pipe's registration row for the transaction.
+        return f"SELECT pipe_id FROM {registry} WHERE pipe_id = :pipe_id FOR UPDATE", {"pipe_id": pipe_id}
+
+    def widen_column(self, table: str, table_name: str, column: str, dtype: str,
+                     columns: Mapping[str, str], keys: Sequence[str]) -> list[str]:
+        # Type changes that rewrite data are experimental in CockroachDB and need opting in.
+        return ["SET enable_experimental_alter_column_type_general = true",
+                *super().widen_column(table, table_name, column, dtype, columns, keys)]
+
+    def create_pipes_table(self, table: str) -> str:
+        return (
+            f"CREATE TABLE IF NOT EXISTS {table} (pipe_id INT8 PRIMARY KEY DEFAULT unique_rowid(), "
+            "connector_keys VARCHAR(255) NOT NULL, metric_key VARCHAR(255) NOT NULL, "
+            "location_key VARCHAR(255), parameters JSONB)"
+        )

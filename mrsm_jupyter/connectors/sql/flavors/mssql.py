@@ -1,0 +1,69 @@
+"""Microsoft SQL Server (2022+ for IS DISTINCT FROM). Covered by golden SQL only (no server here)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+from sqlalchemy.engine.interfaces import Dialect
+
+from mrsm_jupyter.connectors.sql.flavors.base import Flavor, Query
+
+
+class MSSQLFlavor(Flavor):
+    name: ClassVar[str] = "mssql"
+    max_identifier_length: ClassVar[int] = 128
+    folds_identifier_case: ClassVar[bool] = True
+    types: ClassVar[dict[str, str]] = {
+        "int": "BIGINT", "float": "FLOAT", "str": "NVARCHAR(MAX)", "bool": "BIT",
+        "datetime": "DATETIMEOFFSET(6)", "datetime_naive": "DATETIME2(6)", "date": "DATE",
+        "numeric": "NUMERIC(38,10)", "json": "NVARCHAR(MAX)", "uuid": "UNIQUEIDENTIFIER",
+        "bytes": "VARBINARY(MAX)",
+    }
+    key_types: ClassVar[dict[str, str]] = {"str": "NVARCHAR(450)"}
+
+    def sqlalchemy_dialect(self) -> Dialect:
+        from sqlalchemy.dialects import mssql  # noqa: PLC0415
+
+        return mssql.dialect()  # type: ignore[no-any-return]
+
+    def current_schema_sql(self) -> str:
+        return "SCHEMA_NAME()"
+
+    def add_column(self, table: str, column: str, dtype: str) -> list[str]:
+        return [f"ALTER TABLE {table} ADD {self.quote(column)} {self.sql_type(dtype)}"]
+
+    def widen_column(self, table: str, table_name: str, column: str, dtype: str,
+                     columns: Mapping[str, str], keys: Sequence[str]) -> list[str]:
+        return [f"ALTER TABLE {table} ALTER COLUMN {self.quote(column)} {self.sql_type(dtype, column in keys)}"]
+
+    def update_changed(self, table: str, stage: str, keys: Sequence[str], values: Sequence[str],
+                       nullable: Sequence[str], upsert: bool) -> str:
+        sets = ", ".join(f"t.{self.quote(v)} = s.{self.quote(v)}" for v in values)
+        sql = f"UPDATE t SET {sets} FROM {table} AS t JOIN {stage} AS s ON {self.key_match('t', 's', keys, nullable)}"
+        return sql if upsert else f"{sql} WHERE {self.changed('t', 's', values)}"
+
+    def select(self, table: str, columns: Sequence[str] | None, where: str,
+               order_by: Sequence[str], descending: bool, limit: int | None) -> str:
+        sql = super().select(table, columns, where, order_by, descending, None)
+        return sql.replace("SELECT ", f"SELECT TOP ({int(limit)}) ", 1) if limit is not None else sql
+
+    def deduplicate(self, table: str, temp: str, keys: Sequence[str], columns: Sequence[str]) -> list[str]:
+        statements = super().deduplicate(table, temp, keys, columns)
+        cols = ", ".join(self.quote(c) for c in columns)
+        part = ", ".join(self.quote(k) for k in keys)
+        statements[0] = (
+            f"SELECT {cols} INTO {temp} FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {part} "
+            f"ORDER BY {part}) AS mrsm_rn FROM {table}) AS d WHERE mrsm_rn = 1"
+        )
+        return statements
+
+    def lock_pipe(self, registry: str, pipe_id: int) -> Query | None:
+        return f"SELECT pipe_id FROM {registry} WITH (UPDLOCK, HOLDLOCK) WHERE pipe_id = :pipe_id", {"pipe_id": pipe_id}
+
+    def create_pipes_table(self, table: str) -> str:
+        return (
+            f"IF OBJECT_ID(N'mrsm_pipes', N'U') IS NULL CREATE TABLE {table} (pipe_id BIGINT IDENTITY(1,1) "
+            "PRIMARY KEY, connector_keys NVARCHAR(255) NOT NULL, metric_key NVARCHAR(255) NOT NULL, "
+            "location_key NVARCHAR(255), parameters NVARCHAR(MAX))"
+        )

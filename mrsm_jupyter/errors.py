@@ -1,0 +1,52 @@
+"""One exception hierarchy. Every message names the pipe, connector or job and says what to do."""
+
+from __future__ import annotations
+
+
+class MrsmError(Exception):
+    """Base of every error raised by mrsm_jupyter."""
+
+
+class ConfigError(MrsmError):
+    """A setting or connector definition is missing or malformed."""
+
+
+class ConnectorError(MrsmError):
+    """A connector could not be found, built or reached."""
+
+
+class InvalidKeysError(MrsmError, ValueError):
+    """Pipe keys, connector keys or identifiers that cannot be used."""
+
+
+class PipeError(MrsmError):
+    """An operation on a pipe failed. The message starts with the pipe's name."""
+
+    def __init__(self, pipe: object, problem: str, remedy: str = "") -> None:
+        self.pipe = pipe
+        self.problem = problem
+        self.remedy = remedy
+        text = f"{pipe}: {problem}"
+        if remedy:
+            text += f" {remedy}"
+        super().__init__(text)
+
+
+class PipeNotRegisteredError(PipeError):
+    """The pipe has no registration on its instance."""
+
+
+class SchemaError(PipeError):
+    """The batch does not fit the pipe's table or declared dtypes."""
+
+
+class BatchError(PipeError):
+    """A batch could not be normalized (bad types, NaT in keys, unreadable input)."""
+
+
+class SyncError(PipeError):
+    """The database refused a batch; the table is unchanged."""
+
+
+class LockTimeoutError(PipeError):
+    """Another writer holds the pipe (or its database file) for too long."""

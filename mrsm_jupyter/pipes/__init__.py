@@ -1,0 +1,1 @@
+"""Pipes: identity, parameters, normalization of batches and reporting of syncs."""

@@ -1,0 +1,63 @@
+"""Half-open time windows ``[begin, end)``, backtrack and chunk intervals, defined once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TypeAlias
+
+Bound: TypeAlias = datetime | int | None
+DEFAULT_BACKTRACK_MINUTES = 1440
+DEFAULT_CHUNK_MINUTES = 43200
+
+
+def to_utc(value: datetime | date | str | int | None) -> Bound:
+    """Normalize a bound: naive datetimes are taken as UTC; strings are parsed (ISO 8601)."""
+    if value is None or isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if hasattr(value, "to_pydatetime"):  # pandas Timestamp
+        value = value.to_pydatetime()
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open window: ``begin <= dt < end``; either side may be open (``None``)."""
+
+    begin: Bound = None
+    end: Bound = None
+
+    @classmethod
+    def of(cls, begin: datetime | date | str | int | None, end: datetime | date | str | int | None) -> Window:
+        return cls(to_utc(begin), to_utc(end))
+
+    @property
+    def is_empty(self) -> bool:
+        return self.begin is not None and self.end is not None and self.begin >= self.end  # type: ignore[operator]
+
+    def chunks(self, interval: timedelta | int) -> Iterator[Window]:
+        """Split a closed-on-both-sides window into consecutive windows of ``interval``."""
+        if self.begin is None or self.end is None:
+            yield self
+            return
+        start = self.begin
+        while start < self.end:  # type: ignore[operator]
+            stop = min(start + interval, self.end)  # type: ignore[operator,type-var]
+            yield Window(start, stop)
+            start = stop
+
+
+def backtrack_begin(sync_time: Bound, backtrack_minutes: int) -> Bound:
+    """Where an incremental fetch starts: the newest sync time minus the backtrack window."""
+    if sync_time is None:
+        return None
+    if isinstance(sync_time, int):
+        return sync_time - backtrack_minutes
+    return sync_time - timedelta(minutes=backtrack_minutes)

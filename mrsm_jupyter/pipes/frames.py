@@ -1,0 +1,36 @@
+"""Arrow tables read from an instance, as the pandas DataFrames Meerschaum users expect."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+
+def _loads(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def to_frame(table: pa.Table, dtypes: Mapping[str, str]) -> pd.DataFrame:
+    """Datetimes stay UTC-aware, ints with nulls become ``Int64``, JSON becomes objects."""
+    df = table.to_pandas()
+    for name in table.column_names:
+        column = table.column(name)
+        if pa.types.is_integer(column.type) and column.null_count:
+            df[name] = pd.array(column.to_pylist(), dtype="Int64")
+        elif pa.types.is_boolean(column.type) and column.null_count:
+            df[name] = pd.array(column.to_pylist(), dtype="boolean")
+        elif dtypes.get(name) == "json":
+            df[name] = df[name].map(_loads).astype(object)
+    return df
+
+
+def empty_frame(dtypes: Mapping[str, str]) -> pd.DataFrame:
+    """An empty DataFrame that still has the pipe's columns, when they are known."""
+    from mrsm_jupyter.pipes.dtypes import arrow_type  # noqa: PLC0415
+
+    schema = pa.schema([(name, arrow_type(dtype)) for name, dtype in dtypes.items()])
+    return to_frame(schema.empty_table(), dtypes)

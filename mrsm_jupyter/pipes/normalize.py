@@ -1,0 +1,188 @@
+"""Turn whatever a user syncs into one clean Arrow table.
+
+Accepted: pandas DataFrame, pyarrow Table or RecordBatch, polars DataFrame, list of dicts,
+dict of lists. Lists and dicts go through pandas so that the same values get the same types
+whichever way they came. Steps: declared dtypes enforced, datetimes made UTC (naive taken as
+UTC unless the dtype says naive), in-batch duplicate keys dropped keeping the last row.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+import uuid
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mrsm_jupyter.errors import BatchError
+from mrsm_jupyter.pipes.dtypes import arrow_type, dtype_of_arrow
+
+BatchLike = Any  # DataFrame | pa.Table | polars.DataFrame | list[dict] | dict[str, list]
+
+
+def to_pandas_frame(data: BatchLike, pipe: object) -> pd.DataFrame | pa.Table:
+    """Bring a batch to a pandas DataFrame, or leave an Arrow table as it is."""
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    if isinstance(data, pd.DataFrame):
+        return data
+    if type(data).__module__.startswith("polars"):
+        return data.to_arrow()
+    if isinstance(data, (list, tuple, Mapping)):
+        return pd.DataFrame(data)
+    raise BatchError(
+        pipe,
+        f"cannot sync an object of type {type(data).__name__}.",
+        "Pass a DataFrame, an Arrow table, a list of dicts, a dict of lists or an iterator of these.",
+    )
+
+
+def _json_text(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
+def _enforce_pandas(df: pd.DataFrame, dtypes: Mapping[str, str], pipe: object) -> pd.DataFrame:
+    """Apply declared dtypes and tidy object columns before the Arrow conversion."""
+    changes: dict[str, Any] = {}
+    for col in df.columns:
+        series = df[col]
+        dtype = dtypes.get(col)
+        try:
+            changes[col] = _enforce_series(series, dtype)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise BatchError(
+                pipe, f"column {col!r} cannot be read as {dtype or 'one type'}: {exc}.",
+                f"Fix the values or declare dtypes={{{col!r}: ...}}.",
+            ) from exc
+    return df.assign(**{str(k): v for k, v in changes.items() if v is not None}) if changes else df
+
+
+def _enforce_series(series: pd.Series, dtype: str | None) -> pd.Series | None:
+    if dtype in ("datetime", "datetime_naive"):
+        if pd.api.types.is_datetime64_any_dtype(series.dtype):
+            return None
+        parsed = pd.to_datetime(series, utc=True, format="mixed")
+        return parsed.dt.tz_localize(None) if dtype == "datetime_naive" else parsed
+    if dtype == "json":
+        return series.map(_json_text).astype(object)
+    if dtype == "uuid":
+        return series.map(lambda v: None if v is None or v != v else str(uuid.UUID(str(v)))).astype(object)
+    if dtype == "numeric":
+        return series.map(lambda v: None if v is None or v != v else Decimal(str(v))).astype(object)
+    if dtype == "str" and not pd.api.types.is_string_dtype(series.dtype):
+        return series.map(lambda v: None if v is None or v != v else str(v)).astype(object)
+    if series.dtype == object:
+        return _tidy_object(series)
+    return None
+
+
+def _tidy_object(series: pd.Series) -> pd.Series | None:
+    """Object columns: datetimes with mixed offsets become UTC, dicts and lists become JSON."""
+    sample = series.dropna()
+    if sample.empty:
+        return None
+    kinds = {type(v) for v in sample}
+    if all(issubclass(k, (pd.Timestamp, datetime)) for k in kinds):
+        return pd.to_datetime(series, utc=True)
+    if all(issubclass(k, (dict, list)) for k in kinds):
+        return series.map(_json_text).astype(object)
+    if all(issubclass(k, uuid.UUID) for k in kinds):
+        return series.map(lambda v: None if v is None else str(v)).astype(object)
+    return None
+
+
+def _frame_to_arrow(df: pd.DataFrame, pipe: object) -> pa.Table:
+    if df.columns.duplicated().any():
+        dupes = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+        raise BatchError(pipe, f"the batch has duplicate column names {dupes}.", "Rename them.")
+    try:
+        return pa.Table.from_pandas(df, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        col = next((c for c in df.columns if _column_fails(df[c])), None)
+        raise BatchError(
+            pipe, f"column {col!r} mixes value types ({exc}).",
+            f"Declare dtypes={{{col!r}: 'str'}} (or 'json') or clean the column.",
+        ) from exc
+
+
+def _column_fails(series: pd.Series) -> bool:
+    try:
+        pa.array(series, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return True
+    return False
+
+
+def _normalize_column(array: pa.ChunkedArray, dtype: str | None) -> pa.ChunkedArray:
+    typ = array.type
+    if pa.types.is_dictionary(typ):
+        array = array.cast(typ.value_type)
+        typ = array.type
+    if pa.types.is_large_string(typ) or pa.types.is_string_view(typ):
+        array = array.cast(pa.string())
+    if pa.types.is_timestamp(typ):
+        target = pa.timestamp("us", tz=None if dtype == "datetime_naive" else "UTC")
+        if typ.tz is not None and target.tz is None:
+            array = pc.local_timestamp(array.cast(pa.timestamp(typ.unit, tz="UTC")))
+        array = array.cast(target, safe=False)
+    elif dtype is not None and dtype_of_arrow(array.type) != dtype:
+        array = array.cast(arrow_type(dtype))
+    return array
+
+
+def normalize_batch(
+    data: BatchLike, dtypes: Mapping[str, str], keys: Sequence[str], datetime_column: str | None,
+    pipe: object,
+) -> pa.Table:
+    """One clean Arrow table: declared dtypes, UTC datetimes, unique keys (last row wins)."""
+    frame = to_pandas_frame(data, pipe)
+    if isinstance(frame, pd.DataFrame):
+        frame = _frame_to_arrow(_enforce_pandas(frame, dtypes, pipe), pipe)
+    table = frame.replace_schema_metadata(None)
+    try:
+        columns = [_normalize_column(table.column(i), dtypes.get(name)) for i, name in enumerate(table.column_names)]
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise BatchError(pipe, f"a column does not match its declared dtype ({exc}).", "Fix the values or the dtypes.") from exc
+    table = pa.table(dict(zip(table.column_names, columns, strict=True)))
+    missing = [k for k in keys if k not in table.column_names]
+    if missing and table.num_rows:
+        raise BatchError(pipe, f"the batch lacks the key columns {missing}.", "Add them or edit the pipe's columns.")
+    if datetime_column and table.num_rows and table.column(datetime_column).null_count:
+        count = table.column(datetime_column).null_count
+        raise BatchError(
+            pipe, f"{count} rows have no value in the datetime column {datetime_column!r}.",
+            "Drop those rows or fill them before syncing.",
+        )
+    return drop_duplicate_keys(table, keys)
+
+
+def drop_duplicate_keys(table: pa.Table, keys: Sequence[str]) -> pa.Table:
+    """Keep the last row of each key, in the batch's order (DuckDB does the counting fast)."""
+    if not keys or table.num_rows < 2:
+        return table
+    con = duckdb.connect()
+    try:
+        con.register("batch", table)
+        quoted = ", ".join('"' + k.replace('"', '""') + '"' for k in keys)
+        distinct = con.sql(f"SELECT count(*) FROM (SELECT DISTINCT {quoted} FROM batch)").fetchall()[0][0]  # noqa: S608 (quoted identifiers)
+        if distinct == table.num_rows:
+            return table
+        numbered = table.append_column("__mrsm_row", pa.array(range(table.num_rows), pa.int64()))
+        con.register("numbered", numbered)
+        keep = con.sql(
+            f"SELECT __mrsm_row FROM numbered QUALIFY row_number() OVER "  # noqa: S608
+            f"(PARTITION BY {quoted} ORDER BY __mrsm_row DESC) = 1 ORDER BY __mrsm_row"
+        ).to_arrow_table().column(0)
+    finally:
+        con.close()
+    return table.take(keep)
