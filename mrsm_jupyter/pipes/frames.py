@@ -14,9 +14,17 @@ def _loads(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
+def _utc(table: pa.Table) -> pa.Table:
+    """One spelling of UTC whatever the engine says (DuckDB answers ``Etc/UTC``)."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz not in (None, "UTC"):
+            table = table.set_column(i, field.name, table.column(i).cast(pa.timestamp(field.type.unit, "UTC")))
+    return table
+
+
 def to_frame(table: pa.Table, dtypes: Mapping[str, str]) -> pd.DataFrame:
     """Datetimes stay UTC-aware, ints with nulls become ``Int64``, JSON becomes objects."""
-    df = table.to_pandas()
+    df = _utc(table).to_pandas()
     for name in table.column_names:
         column = table.column(name)
         if pa.types.is_integer(column.type) and column.null_count:

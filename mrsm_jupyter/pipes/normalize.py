@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mrsm_jupyter.errors import BatchError
-from mrsm_jupyter.pipes.dtypes import arrow_type, dtype_of_arrow
+from mrsm_jupyter.pipes.dtypes import LADDER, arrow_type, dtype_of_arrow
 
 BatchLike = Any  # DataFrame | pa.Table | polars.DataFrame | list[dict] | dict[str, list]
 
@@ -135,7 +135,8 @@ def _normalize_column(array: pa.ChunkedArray, dtype: str | None) -> pa.ChunkedAr
         if typ.tz is not None and target.tz is None:
             array = pc.local_timestamp(array.cast(pa.timestamp(typ.unit, tz="UTC")))
         array = array.cast(target, safe=False)
-    elif dtype is not None and dtype_of_arrow(array.type) != dtype:
+    elif dtype is not None and dtype not in LADDER and dtype_of_arrow(array.type) not in (None, dtype):
+        # Ladder types (int, float, numeric, str) are fitted to the table by the schema plan.
         array = array.cast(arrow_type(dtype))
     return array
 

@@ -82,9 +82,13 @@ def _fit_column(
 
 
 def plan_schema(
-    batch: pa.Table, table_types: Mapping[str, str], static: bool, pipe: object,
+    batch: pa.Table, table_types: Mapping[str, str], declared: Mapping[str, str], static: bool,
+    pipe: object,
 ) -> SchemaPlan:
-    """Decide how ``batch`` fits a table whose columns have ``table_types`` (canonical dtypes)."""
+    """Decide how ``batch`` fits a table whose columns have ``table_types`` (canonical dtypes).
+
+    New columns take their ``declared`` dtype when there is one, else the batch's.
+    """
     columns: dict[str, pa.ChunkedArray] = {}
     plan = SchemaPlan(batch)
     for name in batch.column_names:
@@ -94,9 +98,11 @@ def plan_schema(
             if widened:
                 plan.widen[name] = widened
             continue
-        dtype = dtype_of_arrow(array.type)
+        dtype = declared.get(name) or dtype_of_arrow(array.type)
         if dtype is None:  # all-null column never seen before: nothing to store yet
             continue
+        if dtype != dtype_of_arrow(array.type):
+            array = _cast(array, dtype, name, pipe)
         if static and table_types:
             raise SchemaError(
                 pipe, f"the batch has a new column {name!r} but the pipe is static.",

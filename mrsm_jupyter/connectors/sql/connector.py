@@ -51,7 +51,7 @@ class SQLConnector(InstanceConnector):
         self.label = label
         self.flavor = flavor_for_uri(uri)
         self.db: Database = self._open_database(uri)
-        self.registry = Registry(self.db)
+        self._registry = Registry(self.db)
         self._pipe_locks: dict[int, FileLock] = {}
         self._pipe_locks_guard = threading.Lock()
 
@@ -66,21 +66,28 @@ class SQLConnector(InstanceConnector):
         except (sa.exc.ArgumentError, ImportError) as exc:
             raise ConnectorError(f"sql:{self.label}: cannot use its URI ({exc}). Check MRSM_SQL_{self.label.upper()}.") from exc
 
+    @property
+    def registry(self) -> Registry:
+        return self._registry.ensure()
+
     def __repr__(self) -> str:
         return f"SQLConnector('sql:{self.label}', {self.db.description!r})"
 
     # Registrations.
     def register_pipe(self, pipe: Pipe) -> None:
+        self._registry.ensure()
         with self.db.transaction() as s:
             if self.registry.lookup(s, pipe) is None:
                 self.registry.insert(s, pipe)
 
     def get_pipe_parameters(self, pipe: Pipe) -> dict[str, Any] | None:
+        self._registry.ensure()
         with self.db.session() as s:
             found = self.registry.lookup(s, pipe)
         return None if found is None else found[1]
 
     def edit_pipe(self, pipe: Pipe) -> None:
+        self._registry.ensure()
         with self.db.transaction() as s:
             found = self.registry.lookup(s, pipe)
             if found is None:
@@ -88,6 +95,7 @@ class SQLConnector(InstanceConnector):
             self.registry.update_parameters(s, found[0], pipe.parameters)
 
     def delete_pipe(self, pipe: Pipe) -> None:
+        self._registry.ensure()
         with self.db.transaction() as s:
             found = self.registry.lookup(s, pipe)
             s.execute(self.flavor.drop_table(self._table(pipe)))
@@ -98,6 +106,7 @@ class SQLConnector(InstanceConnector):
         self, connector_keys: Sequence[str | None], metric_keys: Sequence[str | None],
         location_keys: Sequence[str | None], tags: Sequence[str],
     ) -> list[PipeKeys]:
+        self._registry.ensure()
         with self.db.session() as s:
             return self.registry.keys(s, connector_keys, metric_keys, location_keys, tags)
 
@@ -176,6 +185,7 @@ class SQLConnector(InstanceConnector):
             yield
 
     def _registered_id(self, pipe: Pipe) -> tuple[int, dict[str, Any]]:
+        self._registry.ensure()
         with self.db.transaction() as s:
             found = self.registry.lookup(s, pipe)
             if found is None:
@@ -202,7 +212,7 @@ class SQLConnector(InstanceConnector):
 
     def _merge(self, s: Session, pipe: Pipe, pipe_id: int, batch: pa.Table, result: SyncResult) -> None:
         current = self._columns_types(s, pipe)
-        plan = plan_schema(batch, current, pipe.static, pipe)
+        plan = plan_schema(batch, current, pipe.dtypes, pipe.static, pipe)
         types = plan.columns_types
         keys = [k for k in pipe.key_columns if k in types]
         table = self._table(pipe)

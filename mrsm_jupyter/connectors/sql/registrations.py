@@ -30,13 +30,17 @@ class Registry:
         self._ready = False
         self._ready_lock = threading.Lock()
 
-    def ensure_table(self, session: Session) -> None:
+    def ensure(self) -> Registry:
+        """Create ``mrsm_pipes`` once (in its own transaction); call before opening a session."""
         if self._ready:
-            return
+            return self
         with self._ready_lock:
-            for statement in self.flavor.create_pipes_table(self.table).split("; "):
-                session.execute(statement)
-            self._ready = True
+            if not self._ready:
+                with self.db.transaction() as s:
+                    for statement in self.flavor.create_pipes_table(self.table).split("; "):
+                        s.execute(statement)
+                self._ready = True
+        return self
 
     def _keys_clause(self, pipe: Pipe) -> tuple[str, dict[str, Any]]:
         p = self.flavor.param
@@ -52,7 +56,6 @@ class Registry:
 
     def lookup(self, session: Session, pipe: Pipe) -> tuple[int, dict[str, Any]] | None:
         """The pipe's id and parameters, or ``None`` when it is not registered."""
-        self.ensure_table(session)
         where, params = self._keys_clause(pipe)
         rows = session.fetchall(f"SELECT pipe_id, parameters FROM {self.table} WHERE {where} ORDER BY pipe_id", params)
         if not rows:
@@ -61,7 +64,6 @@ class Registry:
         return int(pipe_id), _load_parameters(parameters)
 
     def insert(self, session: Session, pipe: Pipe) -> int:
-        self.ensure_table(session)
         session.execute(self.flavor.insert_registration(self.table), {
             "connector_keys": pipe.connector_keys, "metric_key": pipe.metric_key,
             "location_key": pipe.location_key, "parameters": json.dumps(pipe.parameters, default=str),
@@ -84,7 +86,6 @@ class Registry:
         self, session: Session, connector_keys: Sequence[str | None], metric_keys: Sequence[str | None],
         location_keys: Sequence[str | None], tags: Sequence[str],
     ) -> list[PipeKeys]:
-        self.ensure_table(session)
         clauses: list[str] = []
         params: dict[str, Any] = {}
         for column, keys in (("connector_keys", connector_keys), ("metric_key", metric_keys), ("location_key", location_keys)):
