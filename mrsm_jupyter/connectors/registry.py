@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import atexit
 import difflib
 import threading
 from collections.abc import Callable
@@ -96,3 +97,7 @@ def clear_connector_cache() -> None:
             if close:
                 close()
         _cache.clear()
+
+
+# Close connections before the interpreter tears DuckDB down (else it reports leaked objects).
+atexit.register(clear_connector_cache)

@@ -23,6 +23,7 @@ class SyncResult:
     batches: int = 0
     columns_added: list[str] = field(default_factory=list)
     columns_widened: list[str] = field(default_factory=list)
+    created_table: bool = False
     success: bool = True
 
     @property
@@ -31,7 +32,9 @@ class SyncResult:
             f"{self.pipe}: inserted {self.inserted:,}, updated {self.updated:,}, "
             f"unchanged {self.unchanged:,} rows in {self.duration:.3f} s."
         )
-        if self.columns_added:
+        if self.created_table:
+            text += f" Created its table with columns {self.columns_added}."
+        elif self.columns_added:
             text += f" Added columns {self.columns_added}."
         if self.columns_widened:
             text += f" Widened columns {self.columns_widened}."
@@ -58,6 +61,7 @@ class SyncResult:
         self.unchanged += other.unchanged
         self.duration += other.duration
         self.batches += other.batches
+        self.created_table = self.created_table or other.created_table
         self.columns_added += [c for c in other.columns_added if c not in self.columns_added]
         self.columns_widened += [c for c in other.columns_widened if c not in self.columns_widened]
 

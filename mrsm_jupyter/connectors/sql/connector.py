@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import sqlalchemy as sa
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from mrsm_jupyter.config import root_dir
 from mrsm_jupyter.connectors.instance import InstanceConnector, Params, PipeKeys
@@ -19,12 +19,13 @@ from mrsm_jupyter.connectors.sql.database import (
     LOCK_TIMEOUT_SECONDS,
     Database,
     DuckDBDatabase,
+    LockError,
     Session,
     SQLAlchemyDatabase,
 )
 from mrsm_jupyter.connectors.sql.flavors import flavor_for_uri
 from mrsm_jupyter.connectors.sql.registrations import PIPES_TABLE, Registry
-from mrsm_jupyter.errors import ConnectorError, PipeError, SchemaError, SyncError
+from mrsm_jupyter.errors import ConnectorError, LockTimeoutError, PipeError, SchemaError, SyncError
 from mrsm_jupyter.pipes.bounds import Bound, Window
 from mrsm_jupyter.pipes.result import SyncResult
 from mrsm_jupyter.pipes.schema import SchemaPlan, plan_schema
@@ -75,10 +76,8 @@ class SQLConnector(InstanceConnector):
 
     # Registrations.
     def register_pipe(self, pipe: Pipe) -> None:
-        self._registry.ensure()
-        with self.db.transaction() as s:
-            if self.registry.lookup(s, pipe) is None:
-                self.registry.insert(s, pipe)
+        with self._locked(pipe) as s:
+            self._pipe_id(s, pipe)
 
     def get_pipe_parameters(self, pipe: Pipe) -> dict[str, Any] | None:
         self._registry.ensure()
@@ -87,16 +86,14 @@ class SQLConnector(InstanceConnector):
         return None if found is None else found[1]
 
     def edit_pipe(self, pipe: Pipe) -> None:
-        self._registry.ensure()
-        with self.db.transaction() as s:
+        with self._locked(pipe) as s:
             found = self.registry.lookup(s, pipe)
             if found is None:
                 raise PipeError(pipe, "is not registered, so it cannot be edited.", "Call pipe.register() first.")
             self.registry.update_parameters(s, found[0], pipe.parameters)
 
     def delete_pipe(self, pipe: Pipe) -> None:
-        self._registry.ensure()
-        with self.db.transaction() as s:
+        with self._locked(pipe) as s:
             found = self.registry.lookup(s, pipe)
             s.execute(self.flavor.drop_table(self._table(pipe)))
             if found is not None:
@@ -168,43 +165,49 @@ class SQLConnector(InstanceConnector):
                 s.execute(statement)
             columns[column] = dtype
 
-    # Syncing.
-    @contextmanager
-    def _pipe_lock(self, pipe_id: int) -> Iterator[None]:
-        """One writer per pipe: a database lock where the flavor has one, else a lock file."""
-        if self.flavor.locks_in_database:
-            yield
-            return
-        with self._pipe_locks_guard:
-            lock = self._pipe_locks.get(pipe_id)
-            if lock is None:
-                digest = hashlib.sha256(f"{self.db.description}|{pipe_id}".encode()).hexdigest()[:24]
-                (root_dir() / "locks").mkdir(exist_ok=True)
-                lock = self._pipe_locks[pipe_id] = FileLock(root_dir() / "locks" / f"{digest}.lock")
-        with lock.acquire(timeout=LOCK_TIMEOUT_SECONDS):
-            yield
+    # Writing: one writer per pipe.
+    def _lock_key(self, pipe: Pipe) -> int:
+        digest = hashlib.sha256(repr((pipe.connector_keys, pipe.metric_key, pipe.location_key)).encode())
+        return int.from_bytes(digest.digest()[:4], "big") & 0x7FFFFFFF
 
-    def _registered_id(self, pipe: Pipe) -> tuple[int, dict[str, Any]]:
+    def _file_lock(self, key: int) -> FileLock:
+        with self._pipe_locks_guard:
+            lock = self._pipe_locks.get(key)
+            if lock is None:
+                name = hashlib.sha256(f"{self.db.description}|{key}".encode()).hexdigest()[:24]
+                (root_dir() / "locks").mkdir(exist_ok=True)
+                lock = self._pipe_locks[key] = FileLock(root_dir() / "locks" / f"{name}.lock")
+            return lock
+
+    @contextmanager
+    def _locked(self, pipe: Pipe) -> Iterator[Session]:
+        """A transaction holding the pipe's lock: a database lock where the flavor has one,
+        else a lock file (threads, processes and kernels on this machine)."""
         self._registry.ensure()
-        with self.db.transaction() as s:
-            found = self.registry.lookup(s, pipe)
-            if found is None:
-                return self.registry.insert(s, pipe), pipe.parameters
-            return found
+        key = self._lock_key(pipe)
+        lock = self.flavor.lock_pipe(key)
+        file_lock = self._file_lock(key) if lock is None else None
+        try:
+            with (file_lock.acquire(timeout=LOCK_TIMEOUT_SECONDS) if file_lock else nullcontext()), \
+                    self.db.transaction(lock, self.flavor.unlock_pipe(key)) as s:
+                yield s
+        except (Timeout, LockError) as exc:
+            raise LockTimeoutError(pipe, f"another writer held it for over {LOCK_TIMEOUT_SECONDS:.0f} s.",
+                                   "Wait for that sync to finish, or raise MRSM_LOCK_TIMEOUT.") from exc
+
+    def _pipe_id(self, s: Session, pipe: Pipe) -> int:
+        found = self.registry.lookup(s, pipe)
+        return found[0] if found is not None else self.registry.insert(s, pipe)
 
     def sync_pipe(self, pipe: Pipe, batch: pa.Table) -> SyncResult:
         started = time.perf_counter()
-        pipe_id, _ = self._registered_id(pipe)
         result = SyncResult(str(pipe), batches=1)
         try:
-            with self._pipe_lock(pipe_id), self.db.transaction() as s:
-                lock = self.flavor.lock_pipe(self.registry.table, pipe_id)
-                if lock is not None:
-                    s.fetchall(*lock)
-                self._merge(s, pipe, pipe_id, batch, result)
-        except (sa.exc.DBAPIError, Exception) as exc:
-            if isinstance(exc, PipeError):
-                raise
+            with self._locked(pipe) as s:
+                self._merge(s, pipe, self._pipe_id(s, pipe), batch, result)
+        except PipeError:
+            raise
+        except Exception as exc:
             raise SyncError(pipe, f"the database refused the batch ({type(exc).__name__}: {exc}).",
                             "The table is unchanged; fix the batch or the database and sync again.") from exc
         result.duration = time.perf_counter() - started
@@ -218,6 +221,7 @@ class SQLConnector(InstanceConnector):
         table = self._table(pipe)
         if not current:
             self._create_table(s, pipe, types, keys)
+            result.created_table = True
         else:
             self._alter_table(s, pipe, plan, current)
         result.columns_added, result.columns_widened = list(plan.add), list(plan.widen)
@@ -291,12 +295,12 @@ class SQLConnector(InstanceConnector):
 
     # Maintenance.
     def clear_pipe(self, pipe: Pipe, window: Window, params: Params | None) -> int:
-        with self.db.transaction() as s:
+        with self._locked(pipe) as s:
             where, bound, types = self._where(s, pipe, window, params)
             return s.execute(self.flavor.delete(self._table(pipe), where), bound) if types else 0
 
     def drop_pipe(self, pipe: Pipe) -> None:
-        with self.db.transaction() as s:
+        with self._locked(pipe) as s:
             s.execute(self.flavor.drop_table(self._table(pipe)))
 
     def deduplicate_pipe(self, pipe: Pipe) -> int:
@@ -304,7 +308,7 @@ class SQLConnector(InstanceConnector):
         if not keys:
             raise PipeError(pipe, "has no key columns, so rows cannot be told apart.",
                             "Set columns={'datetime': ..., 'id': ...} first.")
-        with self.db.transaction() as s:
+        with self._locked(pipe) as s:
             types = self._columns_types(s, pipe)
             if not types:
                 return 0

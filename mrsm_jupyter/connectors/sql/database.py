@@ -21,11 +21,15 @@ import pyarrow as pa
 import sqlalchemy as sa
 from filelock import FileLock, Timeout
 
-from mrsm_jupyter.connectors.sql.flavors.base import Flavor
+from mrsm_jupyter.connectors.sql.flavors.base import Flavor, Query
 from mrsm_jupyter.errors import ConnectorError
 
 DUCKDB_IDLE_SECONDS = float(os.environ.get("MRSM_DUCKDB_IDLE_SECONDS", "1.0"))
 LOCK_TIMEOUT_SECONDS = float(os.environ.get("MRSM_LOCK_TIMEOUT", "120"))
+
+
+class LockError(Exception):
+    """A database lock could not be taken in time (turned into a PipeError by the connector)."""
 
 
 class Session(Protocol):
@@ -46,7 +50,7 @@ class Database(Protocol):
     flavor: Flavor
     description: str
 
-    def transaction(self) -> Any: ...
+    def transaction(self, lock: Query | None = None, unlock: Query | None = None) -> Any: ...
 
     def session(self) -> Any: ...
 
@@ -152,7 +156,8 @@ class DuckDBDatabase:
                     self._timer.start()
 
     @contextmanager
-    def transaction(self) -> Iterator[DuckDBSession]:
+    def transaction(self, lock: Query | None = None, unlock: Query | None = None) -> Iterator[DuckDBSession]:
+        # DuckDB has no lock statements: pipes are locked with files by the connector.
         with self.session() as session:
             session.con.execute("BEGIN TRANSACTION")
             try:
@@ -220,20 +225,32 @@ class SQLAlchemyDatabase:
             yield SQLAlchemySession(conn, self.flavor)
 
     @contextmanager
-    def transaction(self) -> Iterator[SQLAlchemySession]:
-        with self.engine.begin() as conn:
+    def transaction(self, lock: Query | None = None, unlock: Query | None = None) -> Iterator[SQLAlchemySession]:
+        """One transaction; ``lock`` runs first, ``unlock`` after COMMIT or ROLLBACK."""
+        with self.engine.connect() as conn:
             session = SQLAlchemySession(conn, self.flavor)
             try:
+                if lock is not None:
+                    _check_lock(conn.execute(sa.text(lock[0]), lock[1]).scalar())
                 yield session
+                session.unstage()
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
             finally:
-                if session.staged and not conn.invalidated:
-                    try:
-                        session.unstage()
-                    except sa.exc.DBAPIError:
-                        pass  # the transaction failed; temporary tables go with the rollback
+                if unlock is not None and not conn.invalidated:
+                    conn.execute(sa.text(unlock[0]), unlock[1])
+                    conn.commit()
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _check_lock(answer: Any) -> None:
+    # MySQL's GET_LOCK answers 0 on timeout; PostgreSQL's advisory locks simply wait.
+    if answer == 0:
+        raise LockError("another writer held the pipe's lock for too long")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

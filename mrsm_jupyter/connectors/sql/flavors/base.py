@@ -29,8 +29,6 @@ class Flavor:
     folds_identifier_case: ClassVar[bool] = False
     # Whether the key columns get an index when the table is created.
     indexes_keys: ClassVar[bool] = True
-    # Whether a statement can lock a pipe for the length of a transaction (else: a file lock).
-    locks_in_database: ClassVar[bool] = False
     types: ClassVar[Mapping[str, str]] = {
         "int": "BIGINT", "float": "DOUBLE PRECISION", "str": "TEXT", "bool": "BOOLEAN",
         "datetime": "TIMESTAMP WITH TIME ZONE", "datetime_naive": "TIMESTAMP", "date": "DATE",
@@ -266,8 +264,15 @@ class Flavor:
         ]
 
     # Locks.
-    def lock_pipe(self, registry: str, pipe_id: int) -> Query | None:
-        """A statement holding the pipe's lock until the transaction ends (None: use a file lock)."""
+    def lock_pipe(self, key: int) -> Query | None:
+        """A statement taking the pipe's lock in the database (None: the connector uses a lock file).
+
+        ``key`` is a stable 31-bit number derived from the pipe's keys.
+        """
+        return None
+
+    def unlock_pipe(self, key: int) -> Query | None:
+        """A statement releasing the lock after COMMIT, for locks that outlive transactions."""
         return None
 
     # Registrations (Meerschaum's ``mrsm_pipes`` layout).

@@ -58,8 +58,11 @@ class MSSQLFlavor(Flavor):
         )
         return statements
 
-    def lock_pipe(self, registry: str, pipe_id: int) -> Query | None:
-        return f"SELECT pipe_id FROM {registry} WITH (UPDLOCK, HOLDLOCK) WHERE pipe_id = :pipe_id", {"pipe_id": pipe_id}
+    def lock_pipe(self, key: int) -> Query | None:
+        return (
+            "EXEC sp_getapplock @Resource = :name, @LockMode = 'Exclusive', @LockOwner = 'Transaction', "
+            "@LockTimeout = 120000", {"name": f"mrsm_pipe_{key}"},
+        )
 
     def create_pipes_table(self, table: str) -> str:
         return (

@@ -65,9 +65,12 @@ class MySQLFlavor(Flavor):
                      columns: Mapping[str, str], keys: Sequence[str]) -> list[str]:
         return [f"ALTER TABLE {table} MODIFY COLUMN {self.quote(column)} {self.sql_type(dtype, column in keys)}"]
 
-    def lock_pipe(self, registry: str, pipe_id: int) -> Query | None:
-        # InnoDB row lock on the registration, released at COMMIT or ROLLBACK.
-        return f"SELECT pipe_id FROM {registry} WHERE pipe_id = :pipe_id FOR UPDATE", {"pipe_id": pipe_id}
+    def lock_pipe(self, key: int) -> Query | None:
+        # A named lock held by the connection until RELEASE_LOCK (after COMMIT).
+        return "SELECT GET_LOCK(:name, :timeout)", {"name": f"mrsm_pipe_{key}", "timeout": 120}
+
+    def unlock_pipe(self, key: int) -> Query | None:
+        return "SELECT RELEASE_LOCK(:name)", {"name": f"mrsm_pipe_{key}"}
 
     def create_pipes_table(self, table: str) -> str:
         return (

@@ -17,13 +17,10 @@ LOCK_NAMESPACE = zlib.crc32(b"mrsm_jupyter") & 0x7FFFFFFF
 
 class PostgreSQLFlavor(Flavor):
     name: ClassVar[str] = "postgresql"
-    locks_in_database: ClassVar[bool] = True
     types: ClassVar[dict[str, str]] = {**Flavor.types, "json": "JSONB"}
 
-    def lock_pipe(self, registry: str, pipe_id: int) -> Query | None:
-        return "SELECT pg_advisory_xact_lock(:namespace, :pipe_id)", {
-            "namespace": LOCK_NAMESPACE, "pipe_id": pipe_id,
-        }
+    def lock_pipe(self, key: int) -> Query | None:
+        return "SELECT pg_advisory_xact_lock(:namespace, :key)", {"namespace": LOCK_NAMESPACE, "key": key}
 
     def json_param(self, name: str) -> str:
         return f"CAST({self.param(name)} AS JSONB)"
