@@ -315,7 +315,7 @@ class SQLConnector(InstanceConnector):
             table = self._table(pipe)
             count = f"SELECT COUNT(*) FROM {table}"
             before = int(s.fetchall(count)[0][0])
-            temp = self.flavor.quote(f"mrsm_dedup_{pipe.target}"[: self.flavor.max_identifier_length])
+            temp = self.flavor.temporary_name(f"mrsm_dedup_{pipe.target}"[: self.flavor.max_identifier_length - 1])
             for statement in self.flavor.deduplicate(table, temp, keys, list(types)):
                 s.execute(statement)
             return before - int(s.fetchall(count)[0][0])

@@ -199,7 +199,7 @@ class SQLAlchemySession:
         return pa.table(dict(zip(names, arrays, strict=True))) if names else pa.table({})
 
     def stage(self, batch: pa.Table, dtypes: Mapping[str, str]) -> str:
-        name = self.flavor.quote(f"mrsm_stage_{uuid.uuid4().hex[:12]}")
+        name = self.flavor.temporary_name(f"mrsm_stage_{uuid.uuid4().hex[:12]}")
         self.conn.exec_driver_sql(self.flavor.create_stage(name, dtypes))
         self.flavor.stage_rows(self.conn.connection.dbapi_connection, name, batch)
         self.staged.append(name)

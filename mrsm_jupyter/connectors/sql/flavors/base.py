@@ -299,6 +299,10 @@ class Flavor:
     # Staging a batch and reading rows back (for flavors reached through SQLAlchemy).
     dbapi_placeholder: ClassVar[str] = "%s"
 
+    def temporary_name(self, name: str) -> str:
+        """A quoted name for a table that lives only as long as the session."""
+        return self.quote(name)
+
     def create_stage(self, stage: str, columns: Mapping[str, str]) -> str:
         cols = ", ".join(f"{self.quote(c)} {self.sql_type(d, True)}" for c, d in columns.items())
         return f"CREATE TEMPORARY TABLE {stage} ({cols})"
