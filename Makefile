@@ -4,8 +4,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_WORKERS ?= 2
+# Meerschaum 4.x runs in its own environment (its imports change sys.path and warnings);
+# the interop tests drive it as a subprocess. Its DuckDB must be ours, to open our files.
+MEERSCHAUM_VENV ?= .venv-meerschaum
 
-.PHONY: setup demo test lint typecheck labcheck pytest bench clean
+.PHONY: setup meerschaum demo test lint typecheck labcheck pytest bench clean
 
 setup: $(VENV)/.installed
 
@@ -13,6 +16,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+meerschaum: $(MEERSCHAUM_VENV)/.installed
+
+$(MEERSCHAUM_VENV)/.installed: $(VENV)/.installed
+	$(PYTHON) -m venv $(MEERSCHAUM_VENV)
+	$(MEERSCHAUM_VENV)/bin/pip install -q --upgrade pip
+	$(MEERSCHAUM_VENV)/bin/pip install -q "duckdb==$$($(PY) -c 'import duckdb; print(duckdb.__version__)')" \
+		pandas pyarrow sqlalchemy "psycopg[binary]" "meerschaum==4.1.7" PyYAML packaging semver pytz \
+		rich pygments humanfriendly duckdb-engine
 	touch $@
 
 demo: setup
@@ -28,7 +41,7 @@ typecheck: setup
 labcheck: setup
 	PATH="$(abspath $(VENV))/bin:$$PATH" bash labextension/check.sh
 
-pytest: setup
+pytest: setup meerschaum
 	$(PY) -m coverage erase
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --cov --cov-report= $(PYTEST_ARGS)
 	$(PY) -m coverage combine -q || true
@@ -41,4 +54,4 @@ bench: setup
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*
+	rm -rf $(VENV) $(MEERSCHAUM_VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

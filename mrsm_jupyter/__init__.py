@@ -31,7 +31,17 @@ _LAZY = {
     "PipeError": "mrsm_jupyter.errors",
 }
 
-__all__ = [*_LAZY, "__version__"]
+__all__ = [
+    "ActionResult",
+    "MrsmError",
+    "Pipe",
+    "PipeError",
+    "SyncResult",
+    "__version__",
+    "get_connector",
+    "get_pipes",
+    "make_connector",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -28,23 +28,35 @@ def readings(metric: str, begin: datetime, hours: int, seed: int) -> pd.DataFram
     frames = []
     for i, station in enumerate(STATIONS):
         daily = np.sin(np.arange(len(times)) / 144 * 2 * np.pi) * 5
-        frames.append(pd.DataFrame({
-            "dt": times, "station": station,
-            "value": np.round(base + i + daily + rng.normal(0, 0.5, len(times)), 2),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "dt": times,
+                    "station": station,
+                    "value": np.round(base + i + daily + rng.normal(0, 0.5, len(times)), 2),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
 def run(instance: str) -> list[str]:
     lines = [f"Instance {instance} (root directory {root_dir()})"]
     for seed, metric in enumerate(("temperature", "humidity")):
-        pipe = Pipe("demo", metric, "campus", instance=instance,
-                    columns={"datetime": "dt", "id": "station"}, tags=["demo"])
+        pipe = Pipe(
+            "demo",
+            metric,
+            "campus",
+            instance=instance,
+            columns={"datetime": "dt", "id": "station"},
+            tags=["demo"],
+        )
         pipe.register()
         days = (readings(metric, START + timedelta(days=d), 24, seed * 10 + d) for d in range(3))
         lines.append("initial: " + pipe.sync(days, progress=True).message)
         late = readings(metric, START + timedelta(days=3), 6, seed * 10 + 3)
-        corrected = pipe.get_data(begin=START + timedelta(days=2, hours=23)).assign(value=lambda d: d["value"] + 0.1)
+        last_hour = pipe.get_backtrack_data(backtrack_minutes=60)
+        corrected = last_hour.assign(value=last_hour["value"] + 0.1)
         lines.append("incremental: " + pipe.sync(pd.concat([corrected, late])).message)
         lines.append("again: " + pipe.sync(late).message)
         lines.append(f"  {pipe.get_rowcount():,} rows, newest {pipe.get_sync_time()}")

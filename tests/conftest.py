@@ -11,7 +11,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
+import pymysql
 import pytest
+import sqlalchemy as sa
 
 POSTGRESQL_ADMIN = os.environ.get("MRSM_TEST_POSTGRESQL", "postgresql://postgres@localhost:5432/postgres")
 MARIADB_ADMIN = os.environ.get("MRSM_TEST_MARIADB", "mysql://root@127.0.0.1:3306/test")
@@ -44,8 +47,6 @@ def root_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def _postgresql_database(name: str) -> str:
-    import psycopg
-
     with psycopg.connect(POSTGRESQL_ADMIN, autocommit=True) as con:
         con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         con.execute(f'CREATE DATABASE "{name}"')
@@ -54,11 +55,10 @@ def _postgresql_database(name: str) -> str:
 
 
 def _mariadb_database(name: str) -> str:
-    import pymysql
-    import sqlalchemy as sa
-
     url = sa.make_url(MARIADB_ADMIN)
-    con = pymysql.connect(host=url.host, port=url.port or 3306, user=url.username, password=url.password or "")
+    con = pymysql.connect(
+        host=url.host, port=url.port or 3306, user=url.username, password=url.password or ""
+    )
     with con.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
         cur.execute(f"CREATE DATABASE `{name}`")

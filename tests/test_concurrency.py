@@ -23,8 +23,13 @@ def batch(worker: int, round_: int) -> pd.DataFrame:
     shared = [(T0 + timedelta(minutes=round_ * ROWS + i), 0) for i in range(ROWS // 2)]
     own = [(T0 + timedelta(minutes=round_ * ROWS + i), worker + 1) for i in range(ROWS // 2)]
     keys = shared + own
-    return pd.DataFrame({"dt": [k[0] for k in keys], "id": [k[1] for k in keys],
-                         "value": [float(worker * 1000 + round_)] * len(keys)})
+    return pd.DataFrame(
+        {
+            "dt": [k[0] for k in keys],
+            "id": [k[1] for k in keys],
+            "value": [float(worker * 1000 + round_)] * len(keys),
+        }
+    )
 
 
 def sync_rounds(instance: str, metric: str, worker: int) -> int:
@@ -64,7 +69,9 @@ def test_two_threads_sync_one_pipe(instance: str, metric: str) -> None:
     check_table(instance, metric, sum(results))
 
 
-def _process_main(env: dict[str, str], instance: str, metric: str, worker: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def _process_main(
+    env: dict[str, str], instance: str, metric: str, worker: int, out: multiprocessing.Queue
+) -> None:  # type: ignore[type-arg]
     os.environ.update(env)
     try:
         out.put(sync_rounds(instance, metric, worker))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 import pytest
 
@@ -16,11 +17,13 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def frame(n: int, ids: int = 2, start: int = 0, value: float = 0.0) -> pd.DataFrame:
-    return pd.DataFrame({
-        "dt": [T0 + timedelta(minutes=(i + start) // ids) for i in range(n)],
-        "id": [(i + start) % ids for i in range(n)],
-        "value": [float(i + start) + value for i in range(n)],
-    })
+    return pd.DataFrame(
+        {
+            "dt": [T0 + timedelta(minutes=(i + start) // ids) for i in range(n)],
+            "id": [(i + start) % ids for i in range(n)],
+            "value": [float(i + start) + value for i in range(n)],
+        }
+    )
 
 
 def sensor_pipe(instance: str, metric: str, **kwargs: object) -> mrsm.Pipe:
@@ -109,7 +112,9 @@ def test_aware_and_naive_datetimes_are_utc(instance: str, metric: str) -> None:
     pipe = sensor_pipe(instance, metric)
     naive = pd.DataFrame({"dt": [pd.Timestamp("2024-01-01 12:00")], "id": [1], "value": [1.0]})
     pipe.sync(naive)
-    aware = pd.DataFrame({"dt": [pd.Timestamp("2024-01-01 13:00", tz="Europe/Paris")], "id": [1], "value": [2.0]})
+    aware = pd.DataFrame(
+        {"dt": [pd.Timestamp("2024-01-01 13:00", tz="Europe/Paris")], "id": [1], "value": [2.0]}
+    )
     result = pipe.sync(aware)  # 13:00 in Paris is 12:00 UTC: the same key
     assert (result.inserted, result.updated) == (0, 1)
     df = pipe.get_data()
@@ -124,7 +129,10 @@ def test_mixed_offsets_in_one_column(instance: str, metric: str) -> None:
         {"dt": pd.Timestamp("2024-01-01 14:00", tz="Europe/Paris").to_pydatetime(), "id": 2, "value": 2.0},
     ]
     pipe.sync(docs)
-    assert pipe.get_data()["dt"].tolist() == [pd.Timestamp("2024-01-01 12:00", tz="UTC"), pd.Timestamp("2024-01-01 13:00", tz="UTC")]
+    assert pipe.get_data()["dt"].tolist() == [
+        pd.Timestamp("2024-01-01 12:00", tz="UTC"),
+        pd.Timestamp("2024-01-01 13:00", tz="UTC"),
+    ]
 
 
 def test_generators_sync_chunk_by_chunk(instance: str, metric: str) -> None:
@@ -140,8 +148,6 @@ def test_other_input_types(instance: str, metric: str) -> None:
     pipe.sync(docs)
     pipe.sync({"dt": [T0 + timedelta(1)], "id": [2], "value": [2.5]})
     pipe.sync(pa.table({"dt": [T0 + timedelta(2)], "id": [3], "value": [3.5]}))
-    import polars as pl
-
     pipe.sync(pl.DataFrame({"dt": [T0 + timedelta(3)], "id": [4], "value": [4.5]}))
     assert pipe.get_data()["value"].tolist() == [1.5, 2.5, 3.5, 4.5]
     assert pipe.get_columns_types() == {"dt": "datetime", "id": "int", "value": "float"}

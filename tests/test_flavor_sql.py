@@ -9,13 +9,20 @@ from pathlib import Path
 import pytest
 import sqlglot
 
-from mrsm_jupyter.connectors.sql.flavors import FLAVORS, Flavor
+from mrsm_jupyter.connectors.sql.flavors import FLAVORS, Flavor, flavor_for_uri
 from mrsm_jupyter.connectors.sql.flavors.base import Query
+from mrsm_jupyter.errors import ConnectorError
 
 GOLDEN = Path(__file__).parent / "golden"
 FLAVOR_NAMES = sorted({cls.name for cls in FLAVORS.values()})
-SQLGLOT_DIALECTS = {"mssql": "tsql", "cockroachdb": "postgres", "postgresql": "postgres",
-                    "duckdb": "duckdb", "sqlite": "sqlite", "mysql": "mysql"}
+SQLGLOT_DIALECTS = {
+    "mssql": "tsql",
+    "cockroachdb": "postgres",
+    "postgresql": "postgres",
+    "duckdb": "duckdb",
+    "sqlite": "sqlite",
+    "mysql": "mysql",
+}
 COLUMNS = {"dt": "datetime", "station id": "str", "value": "float", 'odd"name': "int"}
 KEYS = ["dt", "station id"]
 
@@ -23,25 +30,42 @@ KEYS = ["dt", "station id"]
 def render(flavor: Flavor) -> list[tuple[str, str]]:
     """Every statement kind, for a pipe with a space and a quote in its column names."""
     table, stage = flavor.table("demo_temperature"), flavor.temporary_name("mrsm_stage_1")
-    where, bound = flavor.where("dt", "BEGIN", "END", {"station id": ["a", "_b", None], "value": "_None"}, COLUMNS)
+    where, bound = flavor.where(
+        "dt", "BEGIN", "END", {"station id": ["a", "_b", None], "value": "_None"}, COLUMNS
+    )
     lock = flavor.lock_pipe(42)
     statements: list[tuple[str, str | Query | None]] = [
         ("create_table", "; ".join(flavor.create_table(table, COLUMNS, KEYS))),
         ("create_index", flavor.create_key_index(table, "demo_temperature", KEYS, unique=False)),
         ("create_unique_index", flavor.create_key_index(table, "demo_temperature", KEYS, unique=True)),
         ("add_column", "; ".join(flavor.add_column(table, "extra", "json"))),
-        ("widen_column", "; ".join(flavor.widen_column(table, "demo_temperature", "value", "str", COLUMNS, KEYS))),
+        (
+            "widen_column",
+            "; ".join(flavor.widen_column(table, "demo_temperature", "value", "str", COLUMNS, KEYS)),
+        ),
         ("create_stage", flavor.create_stage(stage, COLUMNS)),
-        ("update_changed", flavor.update_changed(table, stage, KEYS, ["value", 'odd"name'], [], upsert=False)),
-        ("update_changed_null_ids", flavor.update_changed(table, stage, KEYS, ["value"], ["station id"], upsert=False)),
+        (
+            "update_changed",
+            flavor.update_changed(table, stage, KEYS, ["value", 'odd"name'], [], upsert=False),
+        ),
+        (
+            "update_changed_null_ids",
+            flavor.update_changed(table, stage, KEYS, ["value"], ["station id"], upsert=False),
+        ),
         ("update_upsert", flavor.update_changed(table, stage, KEYS, ["value"], [], upsert=True)),
         ("insert_new", flavor.insert_new(table, stage, KEYS, list(COLUMNS), ["station id"])),
         ("insert_all", flavor.insert_all(table, stage, list(COLUMNS))),
-        ("select", flavor.select(table, ["dt", "value"], where, KEYS, False, 100) + f"  -- {sorted(bound.items())}"),
+        (
+            "select",
+            flavor.select(table, ["dt", "value"], where, KEYS, False, 100) + f"  -- {sorted(bound.items())}",
+        ),
         ("delete", flavor.delete(table, where)),
-        ("deduplicate", "; ".join(flavor.deduplicate(table, flavor.temporary_name("mrsm_dedup"), KEYS, list(COLUMNS)))),
+        (
+            "deduplicate",
+            "; ".join(flavor.deduplicate(table, flavor.temporary_name("mrsm_dedup"), KEYS, list(COLUMNS))),
+        ),
         ("columns", flavor.columns_query("demo_temperature", None)[0]),
-        ("pipes_table", flavor.create_pipes_table(flavor.quote("mrsm_pipes"))),
+        ("pipes_table", "; ".join(flavor.create_pipes_table(flavor.quote("mrsm_pipes")))),
         ("register", flavor.insert_registration(flavor.quote("mrsm_pipes"))),
         ("lock", lock[0] if lock else "-- a lock file on this machine"),
     ]
@@ -77,13 +101,10 @@ def test_identifiers_are_quoted_never_pasted() -> None:
     for cls in set(FLAVORS.values()):
         flavor = cls()
         quoted = flavor.quote('a"b`c]d')
-        assert quoted.count('a') == 1 and quoted not in ('a"b`c]d',)
+        assert quoted.count("a") == 1 and quoted not in ('a"b`c]d',)
         assert flavor.quote("x; DROP TABLE t") != "x; DROP TABLE t"
 
 
 def test_unknown_flavor_suggests_the_closest() -> None:
-    from mrsm_jupyter.connectors.sql.flavors import flavor_for_uri
-    from mrsm_jupyter.errors import ConnectorError
-
     with pytest.raises(ConnectorError, match="Did you mean 'postgresql'"):
         flavor_for_uri("postgresq://localhost/db")

@@ -52,8 +52,11 @@ class InstanceConnector(ABC):
 
     @abstractmethod
     def fetch_pipes_keys(
-        self, connector_keys: Sequence[str | None], metric_keys: Sequence[str | None],
-        location_keys: Sequence[str | None], tags: Sequence[str],
+        self,
+        connector_keys: Sequence[str | None],
+        metric_keys: Sequence[str | None],
+        location_keys: Sequence[str | None],
+        tags: Sequence[str],
     ) -> list[PipeKeys]:
         """Keys of registered pipes matching the filters (``_key`` negates a key)."""
 
@@ -68,13 +71,22 @@ class InstanceConnector(ABC):
 
     @abstractmethod
     def read_pipe(
-        self, pipe: Pipe, columns: Sequence[str] | None, window: Window, params: Params | None,
-        order: str | None, limit: int | None,
+        self,
+        pipe: Pipe,
+        columns: Sequence[str] | None,
+        window: Window,
+        params: Params | None,
+        order: str | None,
+        limit: int | None,
     ) -> pa.Table: ...
 
     def read_pipe_batches(
-        self, pipe: Pipe, columns: Sequence[str] | None, windows: Sequence[Window],
-        params: Params | None, order: str | None,
+        self,
+        pipe: Pipe,
+        columns: Sequence[str] | None,
+        windows: Sequence[Window],
+        params: Params | None,
+        order: str | None,
     ) -> Iterator[pa.Table]:
         """Read consecutive windows; instances may override to stream faster."""
         for window in windows:

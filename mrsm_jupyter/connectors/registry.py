@@ -20,11 +20,15 @@ _cache_lock = threading.Lock()
 _BUILDERS: dict[str, Callable[[str, dict[str, Any]], Any]] = {}
 
 
-def make_connector(type_: str) -> Callable[[Callable[[str, dict[str, Any]], Any]], Callable[[str, dict[str, Any]], Any]]:
+def make_connector(
+    type_: str,
+) -> Callable[[Callable[[str, dict[str, Any]], Any]], Callable[[str, dict[str, Any]], Any]]:
     """Register a builder for connectors of ``type_`` (plugins add their own types this way)."""
+
     def decorate(builder: Callable[[str, dict[str, Any]], Any]) -> Callable[[str, dict[str, Any]], Any]:
         _BUILDERS[type_] = builder
         return builder
+
     return decorate
 
 
@@ -38,8 +42,12 @@ def _sql_uri(label: str, attrs: dict[str, Any]) -> str:
     if attrs["flavor"] in ("duckdb", "sqlite"):
         return f"{attrs['flavor']}:///{attrs.get('database', '')}"
     url = sa.URL.create(
-        attrs["flavor"], username=attrs.get("username"), password=attrs.get("password"),
-        host=attrs.get("host"), port=attrs.get("port"), database=attrs.get("database"),
+        attrs["flavor"],
+        username=attrs.get("username"),
+        password=attrs.get("password"),
+        host=attrs.get("host"),
+        port=attrs.get("port"),
+        database=attrs.get("database"),
     )
     return url.render_as_string(hide_password=False)
 

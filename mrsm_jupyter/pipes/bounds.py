@@ -18,13 +18,18 @@ def to_utc(value: datetime | date | str | int | None) -> Bound:
         return value
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    if not isinstance(value, datetime):
+    if not isinstance(value, datetime):  # a date: its midnight
         value = datetime(value.year, value.month, value.day)
-    if hasattr(value, "to_pydatetime"):  # pandas Timestamp
-        value = value.to_pydatetime()
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def step(bound: datetime | int, interval: timedelta | int) -> datetime | int:
+    """``bound + interval`` for either kind of axis (datetimes with timedeltas, ints with ints)."""
+    if isinstance(bound, datetime):
+        return bound + (interval if isinstance(interval, timedelta) else timedelta(minutes=interval))
+    if isinstance(interval, timedelta):
+        raise ValueError("An integer datetime axis needs an integer chunk interval.")
+    return bound + interval
 
 
 @dataclass(frozen=True)
@@ -43,13 +48,14 @@ class Window:
         return self.begin is not None and self.end is not None and self.begin >= self.end  # type: ignore[operator]
 
     def chunks(self, interval: timedelta | int) -> Iterator[Window]:
-        """Split a closed-on-both-sides window into consecutive windows of ``interval``."""
+        """Split a window with both ends into consecutive windows of ``interval``."""
         if self.begin is None or self.end is None:
             yield self
             return
-        start = self.begin
-        while start < self.end:  # type: ignore[operator]
-            stop = min(start + interval, self.end)  # type: ignore[operator,type-var]
+        start: datetime | int = self.begin
+        while start < self.end:  # type: ignore[operator]  # both ends share one axis kind
+            stop = step(start, interval)
+            stop = stop if stop < self.end else self.end  # type: ignore[operator]
             yield Window(start, stop)
             start = stop
 

@@ -13,20 +13,46 @@ import pyarrow as pa
 from mrsm_jupyter.errors import InvalidKeysError
 
 CANONICAL: Final = (
-    "int", "float", "str", "bool", "datetime", "datetime_naive", "date", "numeric", "json",
-    "uuid", "bytes",
+    "int",
+    "float",
+    "str",
+    "bool",
+    "datetime",
+    "datetime_naive",
+    "date",
+    "numeric",
+    "json",
+    "uuid",
+    "bytes",
 )
 # Widening ladder: a column only ever moves to the right.
 LADDER: Final = ("int", "float", "numeric", "str")
 NUMERIC_TYPE: Final = pa.decimal128(38, 10)
 
 _ALIASES: Final = {
-    "int64": "int", "int32": "int", "int16": "int", "int8": "int", "integer": "int",
-    "int64[pyarrow]": "int", "bigint": "int", "float64": "float", "float32": "float",
-    "double": "float", "float64[pyarrow]": "float", "string": "str", "object": "str",
-    "string[pyarrow]": "str", "text": "str", "boolean": "bool", "bool[pyarrow]": "bool",
-    "decimal": "numeric", "jsonb": "json", "binary": "bytes", "date32": "date",
-    "timestamp": "datetime", "timestamptz": "datetime",
+    "int64": "int",
+    "int32": "int",
+    "int16": "int",
+    "int8": "int",
+    "integer": "int",
+    "int64[pyarrow]": "int",
+    "bigint": "int",
+    "float64": "float",
+    "float32": "float",
+    "double": "float",
+    "float64[pyarrow]": "float",
+    "string": "str",
+    "object": "str",
+    "string[pyarrow]": "str",
+    "text": "str",
+    "boolean": "bool",
+    "bool[pyarrow]": "bool",
+    "decimal": "numeric",
+    "jsonb": "json",
+    "binary": "bytes",
+    "date32": "date",
+    "timestamp": "datetime",
+    "timestamptz": "datetime",
 }
 
 
@@ -45,18 +71,23 @@ def canonical_dtype(name: str) -> str:
         return "numeric"
     if lowered.startswith(("datetime64", "timestamp")):
         return "datetime" if ("," in lowered or "tz" in lowered or "utc" in lowered) else "datetime_naive"
-    raise InvalidKeysError(
-        f"Unknown dtype {name!r}; use one of {', '.join(CANONICAL)} or a pandas dtype."
-    )
+    raise InvalidKeysError(f"Unknown dtype {name!r}; use one of {', '.join(CANONICAL)} or a pandas dtype.")
 
 
 def arrow_type(dtype: str) -> pa.DataType:
     """The Arrow type a column of this canonical dtype is staged as."""
     return {
-        "int": pa.int64(), "float": pa.float64(), "str": pa.string(), "bool": pa.bool_(),
-        "datetime": pa.timestamp("us", tz="UTC"), "datetime_naive": pa.timestamp("us"),
-        "date": pa.date32(), "numeric": NUMERIC_TYPE, "json": pa.string(),
-        "uuid": pa.string(), "bytes": pa.binary(),
+        "int": pa.int64(),
+        "float": pa.float64(),
+        "str": pa.string(),
+        "bool": pa.bool_(),
+        "datetime": pa.timestamp("us", tz="UTC"),
+        "datetime_naive": pa.timestamp("us"),
+        "date": pa.date32(),
+        "numeric": NUMERIC_TYPE,
+        "json": pa.string(),
+        "uuid": pa.string(),
+        "bytes": pa.binary(),
     }[dtype]
 
 
@@ -81,6 +112,31 @@ def dtype_of_arrow(typ: pa.DataType) -> str | None:
     if pa.types.is_dictionary(typ):
         return dtype_of_arrow(typ.value_type)
     return "str"
+
+
+# (declared, stored): a catalog type that stores values of another dtype. Where the catalog
+# says the second, the pipe's dtypes say what the values are (Meerschaum stores bool as
+# FLOAT on SQLite, JSON as TEXT, naive and aware datetimes alike on MySQL).
+STORED_AS: Final = frozenset(
+    {
+        ("json", "str"),
+        ("uuid", "str"),
+        ("numeric", "str"),
+        ("date", "str"),
+        ("bool", "float"),
+        ("bool", "int"),
+        ("datetime", "datetime_naive"),
+        ("datetime_naive", "datetime"),
+        ("datetime", "str"),
+        ("json", "bytes"),
+    }
+)
+# Canonical dtypes as written to a registration, in names Meerschaum 4.x reads too.
+MEERSCHAUM_NAMES: Final = {"datetime": "datetime64[us, UTC]", "datetime_naive": "datetime64[us]"}
+
+
+def meerschaum_name(dtype: str) -> str:
+    return MEERSCHAUM_NAMES.get(dtype, dtype)
 
 
 def ladder_rank(dtype: str) -> int | None:

@@ -18,13 +18,15 @@ def _utc(table: pa.Table) -> pa.Table:
     """One spelling of UTC whatever the engine says (DuckDB answers ``Etc/UTC``)."""
     for i, field in enumerate(table.schema):
         if pa.types.is_timestamp(field.type) and field.type.tz not in (None, "UTC"):
-            table = table.set_column(i, field.name, table.column(i).cast(pa.timestamp(field.type.unit, "UTC")))
+            table = table.set_column(
+                i, field.name, table.column(i).cast(pa.timestamp(field.type.unit, "UTC"))
+            )
     return table
 
 
 def to_frame(table: pa.Table, dtypes: Mapping[str, str]) -> pd.DataFrame:
     """Datetimes stay UTC-aware, ints with nulls become ``Int64``, JSON becomes objects."""
-    df = _utc(table).to_pandas()
+    df: pd.DataFrame = _utc(table).to_pandas()
     for name in table.column_names:
         column = table.column(name)
         if pa.types.is_integer(column.type) and column.null_count:
@@ -41,4 +43,5 @@ def empty_frame(dtypes: Mapping[str, str]) -> pd.DataFrame:
     from mrsm_jupyter.pipes.dtypes import arrow_type  # noqa: PLC0415
 
     schema = pa.schema([(name, arrow_type(dtype)) for name, dtype in dtypes.items()])
-    return to_frame(schema.empty_table(), dtypes)
+    frame: pd.DataFrame = to_frame(schema.empty_table(), dtypes)
+    return frame

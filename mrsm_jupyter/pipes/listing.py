@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-
 from mrsm_jupyter.connectors.registry import DEFAULT_INSTANCE, get_connector
 from mrsm_jupyter.pipes.keys import as_key_list
 from mrsm_jupyter.pipes.pipe import Pipe
@@ -13,9 +12,13 @@ PipesDict = dict[str, dict[str, dict[str | None, Pipe]]]
 
 
 def get_pipes(
-    connector_keys: str | Sequence[str] | None = None, metric_keys: str | Sequence[str] | None = None,
-    location_keys: str | Sequence[str | None] | None = None, tags: Sequence[str] | None = None,
-    instance: str | None = None, as_list: bool = False, mrsm_instance: str | None = None,
+    connector_keys: str | Sequence[str] | None = None,
+    metric_keys: str | Sequence[str] | None = None,
+    location_keys: str | Sequence[str | None] | None = None,
+    tags: Sequence[str] | None = None,
+    instance: str | None = None,
+    as_list: bool = False,
+    mrsm_instance: str | None = None,
 ) -> PipesDict | list[Pipe]:
     """Registered pipes; ``_key`` excludes a key. A nested dict by default, like Meerschaum's.
 
@@ -25,7 +28,10 @@ def get_pipes(
     instance_keys = instance or mrsm_instance or DEFAULT_INSTANCE
     connector = get_connector(instance_keys)
     found = connector.fetch_pipes_keys(
-        as_key_list(connector_keys), as_key_list(metric_keys), as_key_list(location_keys), list(tags or []),
+        as_key_list(connector_keys),
+        as_key_list(metric_keys),
+        as_key_list(location_keys),
+        list(tags or []),
     )
     pipes = [Pipe(c, m, loc, instance=connector) for c, m, loc in found]
     if as_list:
@@ -34,5 +40,3 @@ def get_pipes(
     for pipe in pipes:
         nested.setdefault(pipe.connector_keys, {}).setdefault(pipe.metric_key, {})[pipe.location_key] = pipe
     return nested
-
-

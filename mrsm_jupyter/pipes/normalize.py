@@ -9,9 +9,10 @@ UTC unless the dtype says naive), in-batch duplicate keys dropped keeping the la
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import math
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -45,8 +46,14 @@ def to_pandas_frame(data: BatchLike, pipe: object) -> pd.DataFrame | pa.Table:
     )
 
 
+def _is_missing(value: Any) -> bool:
+    return (
+        value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+    )
+
+
 def _json_text(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and value != value):
+    if _is_missing(value):
         return None
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
 
@@ -61,7 +68,8 @@ def _enforce_pandas(df: pd.DataFrame, dtypes: Mapping[str, str], pipe: object) -
             changes[col] = _enforce_series(series, dtype)
         except (ValueError, TypeError, OverflowError) as exc:
             raise BatchError(
-                pipe, f"column {col!r} cannot be read as {dtype or 'one type'}: {exc}.",
+                pipe,
+                f"column {col!r} cannot be read as {dtype or 'one type'}: {exc}.",
                 f"Fix the values or declare dtypes={{{col!r}: ...}}.",
             ) from exc
     return df.assign(**{str(k): v for k, v in changes.items() if v is not None}) if changes else df
@@ -76,11 +84,11 @@ def _enforce_series(series: pd.Series, dtype: str | None) -> pd.Series | None:
     if dtype == "json":
         return series.map(_json_text).astype(object)
     if dtype == "uuid":
-        return series.map(lambda v: None if v is None or v != v else str(uuid.UUID(str(v)))).astype(object)
+        return series.map(lambda v: None if _is_missing(v) else str(uuid.UUID(str(v)))).astype(object)
     if dtype == "numeric":
-        return series.map(lambda v: None if v is None or v != v else Decimal(str(v))).astype(object)
+        return series.map(lambda v: None if _is_missing(v) else Decimal(str(v))).astype(object)
     if dtype == "str" and not pd.api.types.is_string_dtype(series.dtype):
-        return series.map(lambda v: None if v is None or v != v else str(v)).astype(object)
+        return series.map(lambda v: None if _is_missing(v) else str(v)).astype(object)
     if series.dtype == object:
         return _tidy_object(series)
     return None
@@ -110,7 +118,8 @@ def _frame_to_arrow(df: pd.DataFrame, pipe: object) -> pa.Table:
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         col = next((c for c in df.columns if _column_fails(df[c])), None)
         raise BatchError(
-            pipe, f"column {col!r} mixes value types ({exc}).",
+            pipe,
+            f"column {col!r} mixes value types ({exc}).",
             f"Declare dtypes={{{col!r}: 'str'}} (or 'json') or clean the column.",
         ) from exc
 
@@ -142,7 +151,10 @@ def _normalize_column(array: pa.ChunkedArray, dtype: str | None) -> pa.ChunkedAr
 
 
 def normalize_batch(
-    data: BatchLike, dtypes: Mapping[str, str], keys: Sequence[str], datetime_column: str | None,
+    data: BatchLike,
+    dtypes: Mapping[str, str],
+    keys: Sequence[str],
+    datetime_column: str | None,
     pipe: object,
 ) -> pa.Table:
     """One clean Arrow table: declared dtypes, UTC datetimes, unique keys (last row wins)."""
@@ -151,17 +163,24 @@ def normalize_batch(
         frame = _frame_to_arrow(_enforce_pandas(frame, dtypes, pipe), pipe)
     table = frame.replace_schema_metadata(None)
     try:
-        columns = [_normalize_column(table.column(i), dtypes.get(name)) for i, name in enumerate(table.column_names)]
+        columns = [
+            _normalize_column(table.column(i), dtypes.get(name)) for i, name in enumerate(table.column_names)
+        ]
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise BatchError(pipe, f"a column does not match its declared dtype ({exc}).", "Fix the values or the dtypes.") from exc
+        raise BatchError(
+            pipe, f"a column does not match its declared dtype ({exc}).", "Fix the values or the dtypes."
+        ) from exc
     table = pa.table(dict(zip(table.column_names, columns, strict=True)))
     missing = [k for k in keys if k not in table.column_names]
     if missing and table.num_rows:
-        raise BatchError(pipe, f"the batch lacks the key columns {missing}.", "Add them or edit the pipe's columns.")
+        raise BatchError(
+            pipe, f"the batch lacks the key columns {missing}.", "Add them or edit the pipe's columns."
+        )
     if datetime_column and table.num_rows and table.column(datetime_column).null_count:
         count = table.column(datetime_column).null_count
         raise BatchError(
-            pipe, f"{count} rows have no value in the datetime column {datetime_column!r}.",
+            pipe,
+            f"{count} rows have no value in the datetime column {datetime_column!r}.",
             "Drop those rows or fill them before syncing.",
         )
     return drop_duplicate_keys(table, keys)
@@ -180,10 +199,14 @@ def drop_duplicate_keys(table: pa.Table, keys: Sequence[str]) -> pa.Table:
             return table
         numbered = table.append_column("__mrsm_row", pa.array(range(table.num_rows), pa.int64()))
         con.register("numbered", numbered)
-        keep = con.sql(
-            f"SELECT __mrsm_row FROM numbered QUALIFY row_number() OVER "  # noqa: S608
-            f"(PARTITION BY {quoted} ORDER BY __mrsm_row DESC) = 1 ORDER BY __mrsm_row"
-        ).to_arrow_table().column(0)
+        keep = (
+            con.sql(
+                f"SELECT __mrsm_row FROM numbered QUALIFY row_number() OVER "  # noqa: S608
+                f"(PARTITION BY {quoted} ORDER BY __mrsm_row DESC) = 1 ORDER BY __mrsm_row"
+            )
+            .to_arrow_table()
+            .column(0)
+        )
     finally:
         con.close()
     return table.take(keep)

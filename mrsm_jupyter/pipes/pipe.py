@@ -22,6 +22,7 @@ from mrsm_jupyter.pipes.bounds import (
     Bound,
     Window,
     backtrack_begin,
+    step,
 )
 from mrsm_jupyter.pipes.dtypes import canonical_dtype
 from mrsm_jupyter.pipes.frames import empty_frame, to_frame
@@ -46,11 +47,20 @@ class Pipe:
     """
 
     def __init__(
-        self, connector_keys: str, metric_key: str, location_key: str | None = None, *,
-        instance: str | InstanceConnector | None = None, parameters: Mapping[str, Any] | None = None,
-        columns: Mapping[str, str | list[str]] | list[str] | None = None, dtypes: Mapping[str, str] | None = None,
-        tags: Sequence[str] | None = None, target: str | None = None, upsert: bool | None = None,
-        static: bool | None = None, mrsm_instance: str | None = None,
+        self,
+        connector_keys: str,
+        metric_key: str,
+        location_key: str | None = None,
+        *,
+        instance: str | InstanceConnector | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        columns: Mapping[str, str | list[str]] | list[str] | None = None,
+        dtypes: Mapping[str, str] | None = None,
+        tags: Sequence[str] | None = None,
+        target: str | None = None,
+        upsert: bool | None = None,
+        static: bool | None = None,
+        mrsm_instance: str | None = None,
     ) -> None:
         self.connector_keys = validate_key(connector_keys, "connector_keys")
         self.metric_key = validate_key(metric_key, "metric_key")
@@ -59,10 +69,16 @@ class Pipe:
         self.instance_keys = instance if isinstance(instance, str) else instance.keys
         self._instance = None if isinstance(instance, str) else instance
         given: dict[str, Any] = copy.deepcopy(dict(parameters or {}))
-        for key, value in (("columns", columns), ("dtypes", dtypes), ("tags", tags), ("target", target),
-                           ("upsert", upsert), ("static", static)):
+        for key, value in (
+            ("columns", columns),
+            ("dtypes", dtypes),
+            ("tags", tags),
+            ("target", target),
+            ("upsert", upsert),
+            ("static", static),
+        ):
             if value is not None:
-                given[key] = list(value) if key == "tags" else value
+                given[key] = list(value) if key == "tags" and not isinstance(value, bool) else value
         if isinstance(given.get("columns"), list):  # Meerschaum's list form: all are ids
             given["columns"] = {f"id{i}" if i else "id": c for i, c in enumerate(given["columns"])}
         self._given = given
@@ -135,7 +151,10 @@ class Pipe:
 
     @property
     def target(self) -> str:
-        return str(self.parameters.get("target") or default_target(self.connector_keys, self.metric_key, self.location_key))
+        return str(
+            self.parameters.get("target")
+            or default_target(self.connector_keys, self.metric_key, self.location_key)
+        )
 
     @property
     def upsert(self) -> bool:
@@ -188,16 +207,20 @@ class Pipe:
         return self.instance_connector.get_pipe_parameters(self) is not None
 
     # Syncing.
-    def sync(self, df: Any = None, *, begin: TimeLike = None, end: TimeLike = None,
-             progress: bool = False) -> SyncResult:
+    def sync(
+        self, df: Any = None, *, begin: TimeLike = None, end: TimeLike = None, progress: bool = False
+    ) -> SyncResult:
         """Sync a batch, or an iterator of batches (each one merged in its own transaction).
 
         Accepts a pandas or polars DataFrame, a pyarrow Table, a list of dicts, a dict of
         lists, or an iterator or generator of these.
         """
         if df is None:
-            raise PipeError(self, "was given no data, and fetching from its connector is not available yet.",
-                            "Pass the rows: pipe.sync(df).")
+            raise PipeError(
+                self,
+                "was given no data, and fetching from its connector is not available yet.",
+                "Pass the rows: pipe.sync(df).",
+            )
         if _is_batch_iterator(df):
             return self._sync_batches(df, progress)
         return self._sync_one(df)
@@ -218,9 +241,15 @@ class Pipe:
 
     # Reading.
     def get_data(
-        self, select_columns: Sequence[str] | None = None, omit_columns: Sequence[str] | None = None,
-        begin: TimeLike = None, end: TimeLike = None, params: Mapping[str, Any] | None = None,
-        order: str | None = "asc", limit: int | None = None, as_iterator: bool = False,
+        self,
+        select_columns: Sequence[str] | None = None,
+        omit_columns: Sequence[str] | None = None,
+        begin: TimeLike = None,
+        end: TimeLike = None,
+        params: Mapping[str, Any] | None = None,
+        order: str | None = "asc",
+        limit: int | None = None,
+        as_iterator: bool = False,
         chunk_interval: timedelta | int | None = None,
     ) -> pd.DataFrame | Iterator[pd.DataFrame]:
         """Rows in ``[begin, end)`` matching ``params``, as a DataFrame (or chunks of one)."""
@@ -239,13 +268,24 @@ class Pipe:
         names = list(select) if select else list(self.get_columns_types())
         return [c for c in names if c not in (omit or [])]
 
-    def _iterate_data(self, columns: list[str] | None, window: Window, params: Mapping[str, Any] | None,
-                      order: str | None, chunk_interval: timedelta | int | None) -> Iterator[pd.DataFrame]:
+    def _iterate_data(
+        self,
+        columns: list[str] | None,
+        window: Window,
+        params: Mapping[str, Any] | None,
+        order: str | None,
+        chunk_interval: timedelta | int | None,
+    ) -> Iterator[pd.DataFrame]:
         begin = window.begin if window.begin is not None else self.get_sync_time(newest=False, params=params)
         end = window.end
         if end is None:
             newest = self.get_sync_time(newest=True, params=params)
-            end = None if newest is None else newest + (1 if isinstance(newest, int) else timedelta(microseconds=1))
+            # The newest row must fall inside the last half-open window.
+            end = (
+                None
+                if newest is None
+                else step(newest, 1 if isinstance(newest, int) else timedelta(microseconds=1))
+            )
         interval = chunk_interval or timedelta(minutes=DEFAULT_CHUNK_MINUTES)
         for chunk in Window(begin, end).chunks(interval):
             table = self.instance_connector.read_pipe(self, columns, chunk, params, order, None)
@@ -266,8 +306,12 @@ class Pipe:
         doc = self.get_doc(select_columns=[column], params=params, order=order)
         return None if doc is None else doc.get(column)
 
-    def get_backtrack_data(self, backtrack_minutes: int | None = None, begin: TimeLike = None,
-                           params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    def get_backtrack_data(
+        self,
+        backtrack_minutes: int | None = None,
+        begin: TimeLike = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> pd.DataFrame:
         """Rows in the backtrack window before the newest sync time (or before ``begin``)."""
         newest = Window.of(begin, None).begin if begin is not None else self.get_sync_time(params=params)
         minutes = self.backtrack_minutes if backtrack_minutes is None else backtrack_minutes
@@ -275,8 +319,9 @@ class Pipe:
         assert isinstance(df, pd.DataFrame)
         return df
 
-    def get_rowcount(self, begin: TimeLike = None, end: TimeLike = None,
-                     params: Mapping[str, Any] | None = None) -> int:
+    def get_rowcount(
+        self, begin: TimeLike = None, end: TimeLike = None, params: Mapping[str, Any] | None = None
+    ) -> int:
         return self.instance_connector.get_rowcount(self, Window.of(begin, end), params)
 
     def get_sync_time(self, newest: bool = True, params: Mapping[str, Any] | None = None) -> Bound:
@@ -288,8 +333,9 @@ class Pipe:
         return self.instance_connector.get_columns_types(self)
 
     # Maintenance.
-    def clear(self, begin: TimeLike = None, end: TimeLike = None,
-              params: Mapping[str, Any] | None = None) -> ActionResult:
+    def clear(
+        self, begin: TimeLike = None, end: TimeLike = None, params: Mapping[str, Any] | None = None
+    ) -> ActionResult:
         """Delete rows in ``[begin, end)`` matching ``params``."""
         rows = self.instance_connector.clear_pipe(self, Window.of(begin, end), params)
         return ActionResult(str(self), "cleared", rows=rows)
@@ -298,13 +344,26 @@ class Pipe:
         rows = self.instance_connector.deduplicate_pipe(self)
         return ActionResult(str(self), "deduplicated", rows=rows)
 
-    def copy_to(self, instance: str | InstanceConnector, begin: TimeLike = None, end: TimeLike = None,
-                params: Mapping[str, Any] | None = None, chunk_interval: timedelta | int | None = None) -> SyncResult:
+    def copy_to(
+        self,
+        instance: str | InstanceConnector,
+        begin: TimeLike = None,
+        end: TimeLike = None,
+        params: Mapping[str, Any] | None = None,
+        chunk_interval: timedelta | int | None = None,
+    ) -> SyncResult:
         """Copy this pipe (registration and rows) to another instance, chunk by chunk."""
-        other = Pipe(self.connector_keys, self.metric_key, self.location_key, instance=instance,
-                     parameters=self.parameters)
+        other = Pipe(
+            self.connector_keys,
+            self.metric_key,
+            self.location_key,
+            instance=instance,
+            parameters=self.parameters,
+        )
         other.register()
-        chunks = self.get_data(begin=begin, end=end, params=params, as_iterator=True, chunk_interval=chunk_interval)
+        chunks = self.get_data(
+            begin=begin, end=end, params=params, as_iterator=True, chunk_interval=chunk_interval
+        )
         return other.sync(chunks)
 
 

@@ -69,8 +69,12 @@ class SyncResult:
         from html import escape  # noqa: PLC0415
 
         cells = "".join(
-            f"<td>{value}</td>" for value in (
-                f"{self.inserted:,}", f"{self.updated:,}", f"{self.unchanged:,}", f"{self.duration:.3f} s",
+            f"<td>{value}</td>"
+            for value in (
+                f"{self.inserted:,}",
+                f"{self.updated:,}",
+                f"{self.unchanged:,}",
+                f"{self.duration:.3f} s",
             )
         )
         return (

@@ -28,7 +28,9 @@ class SchemaPlan:
     @property
     def columns_types(self) -> dict[str, str]:
         """The dtypes of the batch's columns once the plan is applied."""
-        return {name: str(dtype_of_arrow(self.batch.schema.field(name).type)) for name in self.batch.column_names}
+        return {
+            name: str(dtype_of_arrow(self.batch.schema.field(name).type)) for name in self.batch.column_names
+        }
 
 
 def _is_whole(array: pa.ChunkedArray) -> bool:
@@ -48,17 +50,23 @@ def _cast(array: pa.ChunkedArray, dtype: str, column: str, pipe: object) -> pa.C
         return array.cast(arrow_type(dtype))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise SchemaError(
-            pipe, f"column {column!r} holds {dtype_of_arrow(array.type)} values that do not fit "
-            f"its {dtype} column ({exc}).", f"Clean the values or declare dtypes={{{column!r}: 'str'}}.",
+            pipe,
+            f"column {column!r} holds {dtype_of_arrow(array.type)} values that do not fit "
+            f"its {dtype} column ({exc}).",
+            f"Clean the values or declare dtypes={{{column!r}: 'str'}}.",
         ) from exc
 
 
 def _fit_column(
-    array: pa.ChunkedArray, table_dtype: str, column: str, static: bool, pipe: object,
+    array: pa.ChunkedArray,
+    table_dtype: str,
+    column: str,
+    static: bool,
+    pipe: object,
 ) -> tuple[pa.ChunkedArray, str | None]:
     """Return the batch column cast to fit, and the dtype to widen the table to (if any)."""
     batch_dtype = dtype_of_arrow(array.type)
-    if batch_dtype is None or batch_dtype == table_dtype or table_dtype == "str":
+    if batch_dtype is None or table_dtype in (batch_dtype, "str"):
         return _cast(array, table_dtype, column, pipe), None
     if {batch_dtype, table_dtype} == {"json", "str"} or {batch_dtype, table_dtype} == {"uuid", "str"}:
         return array, None
@@ -74,15 +82,20 @@ def _fit_column(
         return array, None
     if static:
         raise SchemaError(
-            pipe, f"column {column!r} is {table_dtype} in the table but {batch_dtype} in the batch, "
-            "and the pipe is static.", "Cast the batch or edit the pipe to static=False.",
+            pipe,
+            f"column {column!r} is {table_dtype} in the table but {batch_dtype} in the batch, "
+            "and the pipe is static.",
+            "Cast the batch or edit the pipe to static=False.",
         )
     widened = batch_dtype if (batch_rank is not None and table_rank is not None) else "str"
     return _cast(array, widened, column, pipe), widened
 
 
 def plan_schema(
-    batch: pa.Table, table_types: Mapping[str, str], declared: Mapping[str, str], static: bool,
+    batch: pa.Table,
+    table_types: Mapping[str, str],
+    declared: Mapping[str, str],
+    static: bool,
     pipe: object,
 ) -> SchemaPlan:
     """Decide how ``batch`` fits a table whose columns have ``table_types`` (canonical dtypes).
@@ -105,7 +118,8 @@ def plan_schema(
             array = _cast(array, dtype, name, pipe)
         if static and table_types:
             raise SchemaError(
-                pipe, f"the batch has a new column {name!r} but the pipe is static.",
+                pipe,
+                f"the batch has a new column {name!r} but the pipe is static.",
                 "Drop the column or edit the pipe to static=False.",
             )
         plan.add[name] = dtype

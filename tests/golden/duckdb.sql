@@ -44,7 +44,7 @@ CREATE TEMPORARY TABLE "mrsm_dedup" AS SELECT "dt", "station id", "value", "odd"
 SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $table AND table_schema = current_schema() ORDER BY ordinal_position;
 
 -- pipes_table
-CREATE SEQUENCE IF NOT EXISTS mrsm_pipes_pipe_id_seq; CREATE TABLE IF NOT EXISTS "mrsm_pipes" (pipe_id BIGINT PRIMARY KEY DEFAULT nextval('mrsm_pipes_pipe_id_seq'), connector_keys VARCHAR NOT NULL, metric_key VARCHAR NOT NULL, location_key VARCHAR, parameters JSON);
+CREATE SEQUENCE IF NOT EXISTS pipe_id_seq; CREATE TABLE IF NOT EXISTS "mrsm_pipes" (pipe_id INTEGER DEFAULT(nextval('pipe_id_seq')) PRIMARY KEY, connector_keys VARCHAR NOT NULL, metric_key VARCHAR NOT NULL, location_key VARCHAR, parameters VARCHAR);
 
 -- register
 INSERT INTO "mrsm_pipes" (connector_keys, metric_key, location_key, parameters) VALUES ($connector_keys, $metric_key, $location_key, $parameters);

@@ -44,7 +44,7 @@ SELECT [dt], [station id], [value], [odd"name] INTO [#mrsm_dedup] FROM (SELECT [
 SELECT column_name, data_type FROM information_schema.columns WHERE table_name = :table AND table_schema = SCHEMA_NAME() ORDER BY ordinal_position;
 
 -- pipes_table
-IF OBJECT_ID(N'mrsm_pipes', N'U') IS NULL CREATE TABLE [mrsm_pipes] (pipe_id BIGINT IDENTITY(1,1) PRIMARY KEY, connector_keys NVARCHAR(255) NOT NULL, metric_key NVARCHAR(255) NOT NULL, location_key NVARCHAR(255), parameters NVARCHAR(MAX));
+IF OBJECT_ID(N'mrsm_pipes', N'U') IS NULL CREATE TABLE [mrsm_pipes] (pipe_id INT IDENTITY(1,1) PRIMARY KEY, connector_keys NVARCHAR(256) NOT NULL, metric_key NVARCHAR(256) NOT NULL, location_key NVARCHAR(256), parameters NVARCHAR(MAX));
 
 -- register
 INSERT INTO [mrsm_pipes] (connector_keys, metric_key, location_key, parameters) VALUES (:connector_keys, :metric_key, :location_key, :parameters);

@@ -44,7 +44,7 @@ CREATE TEMPORARY TABLE `mrsm_dedup` AS SELECT `dt`, `station id`, `value`, `odd"
 SELECT column_name, column_type FROM information_schema.columns WHERE table_name = :table AND table_schema = DATABASE() ORDER BY ordinal_position;
 
 -- pipes_table
-CREATE TABLE IF NOT EXISTS `mrsm_pipes` (pipe_id BIGINT AUTO_INCREMENT PRIMARY KEY, connector_keys VARCHAR(255) NOT NULL, metric_key VARCHAR(255) NOT NULL, location_key VARCHAR(255), parameters LONGTEXT);
+CREATE TABLE IF NOT EXISTS `mrsm_pipes` (pipe_id INTEGER AUTO_INCREMENT PRIMARY KEY, connector_keys VARCHAR(256) NOT NULL, metric_key VARCHAR(256) NOT NULL, location_key VARCHAR(256), parameters TEXT);
 
 -- register
 INSERT INTO `mrsm_pipes` (connector_keys, metric_key, location_key, parameters) VALUES (:connector_keys, :metric_key, :location_key, :parameters);

@@ -44,7 +44,7 @@ CREATE TEMPORARY TABLE "mrsm_dedup" AS SELECT "dt", "station id", "value", "odd"
 SELECT name, type FROM pragma_table_info(:table) ORDER BY cid;
 
 -- pipes_table
-CREATE TABLE IF NOT EXISTS "mrsm_pipes" (pipe_id INTEGER PRIMARY KEY AUTOINCREMENT, connector_keys VARCHAR(255) NOT NULL, metric_key VARCHAR(255) NOT NULL, location_key VARCHAR(255), parameters TEXT);
+CREATE TABLE IF NOT EXISTS "mrsm_pipes" (pipe_id INTEGER NOT NULL PRIMARY KEY, connector_keys VARCHAR(256) NOT NULL, metric_key VARCHAR(256) NOT NULL, location_key VARCHAR(256), parameters TEXT);
 
 -- register
 INSERT INTO "mrsm_pipes" (connector_keys, metric_key, location_key, parameters) VALUES (:connector_keys, :metric_key, :location_key, :parameters);

@@ -7,9 +7,11 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from filelock import FileLock, Timeout
 
@@ -27,6 +29,7 @@ from mrsm_jupyter.connectors.sql.flavors import flavor_for_uri
 from mrsm_jupyter.connectors.sql.registrations import PIPES_TABLE, Registry
 from mrsm_jupyter.errors import ConnectorError, LockTimeoutError, PipeError, SchemaError, SyncError
 from mrsm_jupyter.pipes.bounds import Bound, Window
+from mrsm_jupyter.pipes.dtypes import STORED_AS, meerschaum_name
 from mrsm_jupyter.pipes.result import SyncResult
 from mrsm_jupyter.pipes.schema import SchemaPlan, plan_schema
 
@@ -34,8 +37,13 @@ if TYPE_CHECKING:
     from mrsm_jupyter.pipes.pipe import Pipe
 
 # Drivers Meerschaum users' URIs imply, made explicit for SQLAlchemy.
-_DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg",
-            "timescaledb": "postgresql+psycopg", "mysql": "mysql+pymysql", "mariadb": "mariadb+pymysql"}
+_DRIVERS = {
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "timescaledb": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+}
 
 
 def _sqlalchemy_uri(uri: str) -> str:
@@ -65,7 +73,9 @@ class SQLConnector(InstanceConnector):
         try:
             return SQLAlchemyDatabase(self.flavor, _sqlalchemy_uri(uri))
         except (sa.exc.ArgumentError, ImportError) as exc:
-            raise ConnectorError(f"sql:{self.label}: cannot use its URI ({exc}). Check MRSM_SQL_{self.label.upper()}.") from exc
+            raise ConnectorError(
+                f"sql:{self.label}: cannot use its URI ({exc}). Check MRSM_SQL_{self.label.upper()}."
+            ) from exc
 
     @property
     def registry(self) -> Registry:
@@ -89,7 +99,9 @@ class SQLConnector(InstanceConnector):
         with self._locked(pipe) as s:
             found = self.registry.lookup(s, pipe)
             if found is None:
-                raise PipeError(pipe, "is not registered, so it cannot be edited.", "Call pipe.register() first.")
+                raise PipeError(
+                    pipe, "is not registered, so it cannot be edited.", "Call pipe.register() first."
+                )
             self.registry.update_parameters(s, found[0], pipe.parameters)
 
     def delete_pipe(self, pipe: Pipe) -> None:
@@ -100,8 +112,11 @@ class SQLConnector(InstanceConnector):
                 self.registry.delete(s, found[0])
 
     def fetch_pipes_keys(
-        self, connector_keys: Sequence[str | None], metric_keys: Sequence[str | None],
-        location_keys: Sequence[str | None], tags: Sequence[str],
+        self,
+        connector_keys: Sequence[str | None],
+        metric_keys: Sequence[str | None],
+        location_keys: Sequence[str | None],
+        tags: Sequence[str],
     ) -> list[PipeKeys]:
         self._registry.ensure()
         with self.db.session() as s:
@@ -113,14 +128,16 @@ class SQLConnector(InstanceConnector):
 
     def _columns_types(self, s: Session, pipe: Pipe) -> dict[str, str]:
         sql, params = self.flavor.columns_query(pipe.target, pipe.parameters.get("schema"))
-        catalog = {str(name): self.flavor.dtype_of_sql_type(str(typ)) for name, typ in s.fetchall(sql, params)}
+        catalog = {
+            str(name): self.flavor.dtype_of_sql_type(str(typ)) for name, typ in s.fetchall(sql, params)
+        }
         declared = pipe.dtypes
-        # Where the catalog cannot tell (JSON in TEXT, naive DATETIME), the parameters say.
         for name, dtype in catalog.items():
-            if declared.get(name) in ("json", "uuid") and dtype == "str" or (
-                {declared.get(name), dtype} == {"datetime", "datetime_naive"}
-            ):
-                catalog[name] = str(declared[name])
+            if (declared.get(name), dtype) in STORED_AS:
+                catalog[name] = declared[name]
+        datetime_column = pipe.columns.get("datetime")
+        if catalog.get(datetime_column or "") == "str":  # SQLite text of unknown meaning
+            catalog[str(datetime_column)] = "datetime"
         return catalog
 
     def get_columns_types(self, pipe: Pipe) -> dict[str, str]:
@@ -134,7 +151,8 @@ class SQLConnector(InstanceConnector):
         """Refuse names the database would truncate or fold onto another table."""
         if len(pipe.target.encode()) > self.flavor.max_identifier_length:
             raise SchemaError(
-                pipe, f"its table name {pipe.target!r} is longer than {self.flavor.name}'s "
+                pipe,
+                f"its table name {pipe.target!r} is longer than {self.flavor.name}'s "
                 f"{self.flavor.max_identifier_length} bytes and would be truncated.",
                 "Give the pipe a shorter target=...",
             )
@@ -142,8 +160,10 @@ class SQLConnector(InstanceConnector):
         clashes = [name for (name,) in s.fetchall(sql, params) if name != pipe.target]
         if clashes:
             raise SchemaError(
-                pipe, f"its table {pipe.target!r} would collide with the existing table {clashes[0]!r} "
-                f"({self.flavor.name} ignores case in names).", "Give the pipe another target=...",
+                pipe,
+                f"its table {pipe.target!r} would collide with the existing table {clashes[0]!r} "
+                f"({self.flavor.name} ignores case in names).",
+                "Give the pipe another target=...",
             )
 
     def _create_table(self, s: Session, pipe: Pipe, columns: Mapping[str, str], keys: Sequence[str]) -> None:
@@ -161,7 +181,9 @@ class SQLConnector(InstanceConnector):
                 s.execute(statement)
         columns = {**current, **plan.add}
         for column, dtype in plan.widen.items():
-            for statement in self.flavor.widen_column(table, pipe.target, column, dtype, columns, pipe.key_columns):
+            for statement in self.flavor.widen_column(
+                table, pipe.target, column, dtype, columns, pipe.key_columns
+            ):
                 s.execute(statement)
             columns[column] = dtype
 
@@ -188,12 +210,17 @@ class SQLConnector(InstanceConnector):
         lock = self.flavor.lock_pipe(key)
         file_lock = self._file_lock(key) if lock is None else None
         try:
-            with (file_lock.acquire(timeout=LOCK_TIMEOUT_SECONDS) if file_lock else nullcontext()), \
-                    self.db.transaction(lock, self.flavor.unlock_pipe(key)) as s:
+            with (
+                file_lock.acquire(timeout=LOCK_TIMEOUT_SECONDS) if file_lock else nullcontext(),
+                self.db.transaction(lock, self.flavor.unlock_pipe(key)) as s,
+            ):
                 yield s
         except (Timeout, LockError) as exc:
-            raise LockTimeoutError(pipe, f"another writer held it for over {LOCK_TIMEOUT_SECONDS:.0f} s.",
-                                   "Wait for that sync to finish, or raise MRSM_LOCK_TIMEOUT.") from exc
+            raise LockTimeoutError(
+                pipe,
+                f"another writer held it for over {LOCK_TIMEOUT_SECONDS:.0f} s.",
+                "Wait for that sync to finish, or raise MRSM_LOCK_TIMEOUT.",
+            ) from exc
 
     def _pipe_id(self, s: Session, pipe: Pipe) -> int:
         found = self.registry.lookup(s, pipe)
@@ -208,8 +235,11 @@ class SQLConnector(InstanceConnector):
         except PipeError:
             raise
         except Exception as exc:
-            raise SyncError(pipe, f"the database refused the batch ({type(exc).__name__}: {exc}).",
-                            "The table is unchanged; fix the batch or the database and sync again.") from exc
+            raise SyncError(
+                pipe,
+                f"the database refused the batch ({type(exc).__name__}: {exc}).",
+                "The table is unchanged; fix the batch or the database and sync again.",
+            ) from exc
         result.duration = time.perf_counter() - started
         return result
 
@@ -228,6 +258,8 @@ class SQLConnector(InstanceConnector):
         self._remember_dtypes(s, pipe, pipe_id, {**current, **types})
         if plan.batch.num_rows == 0:
             return
+        if current:
+            self._ensure_partitions(s, pipe, plan.batch)
         stage = s.stage(plan.batch, types)
         columns = list(types)
         if not current or not keys:
@@ -236,31 +268,57 @@ class SQLConnector(InstanceConnector):
         nullable = [k for k in keys if plan.batch.column(k).null_count]
         values = [c for c in columns if c not in keys]
         if values:
-            result.updated = s.execute(self.flavor.update_changed(table, stage, keys, values, nullable, pipe.upsert))
+            result.updated = s.execute(
+                self.flavor.update_changed(table, stage, keys, values, nullable, pipe.upsert)
+            )
         result.inserted = s.execute(self.flavor.insert_new(table, stage, keys, columns, nullable))
         result.unchanged = plan.batch.num_rows - result.inserted - result.updated
 
+    def _ensure_partitions(self, s: Session, pipe: Pipe, batch: pa.Table) -> None:
+        """Tables Meerschaum partitioned need a partition for every interval a batch touches."""
+        dt = pipe.columns.get("datetime")
+        query = self.flavor.partitioned_query(self._table(pipe))
+        if query is None or dt not in batch.column_names or not s.fetchall(*query):
+            return
+        width = timedelta(minutes=int((pipe.parameters.get("verify") or {}).get("chunk_minutes", 43200)))
+        bounds = pc.min_max(batch.column(dt)).as_py()
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        low = epoch + (bounds["min"] - epoch) // width * width
+        while low <= bounds["max"]:
+            s.execute(self.flavor.create_partition(self._table(pipe), pipe.target, low, low + width))
+            low += width
+
     def _remember_dtypes(self, s: Session, pipe: Pipe, pipe_id: int, types: Mapping[str, str]) -> None:
-        """Record inferred dtypes with the registration, as Meerschaum does."""
-        known = pipe.parameters.setdefault("dtypes", {})
-        new = {c: d for c, d in types.items() if known.get(c) != d and not (c in known and d == "str" and known[c] in ("json", "uuid"))}
+        """Record every column's dtype with the registration (Meerschaum reads them too)."""
+        known = pipe.dtypes
+        new = {c: d for c, d in types.items() if known.get(c) != d}
         if new:
-            known.update(new)
+            stored = pipe.parameters.setdefault("dtypes", {})
+            stored.update({c: meerschaum_name(d) for c, d in new.items()})
             self.registry.update_parameters(s, pipe_id, pipe.parameters)
 
     # Reading.
-    def _where(self, s: Session, pipe: Pipe, window: Window, params: Params | None) -> tuple[str, dict[str, Any], dict[str, str]]:
+    def _where(
+        self, s: Session, pipe: Pipe, window: Window, params: Params | None
+    ) -> tuple[str, dict[str, Any], dict[str, str]]:
         types = self._columns_types(s, pipe)
         unknown = [c for c in (params or {}) if c not in types]
         if unknown and types:
-            raise PipeError(pipe, f"has no column {unknown[0]!r} to filter on.", f"Columns are: {', '.join(types)}.")
+            raise PipeError(
+                pipe, f"has no column {unknown[0]!r} to filter on.", f"Columns are: {', '.join(types)}."
+            )
         dt = pipe.columns.get("datetime")
         where, bound = self.flavor.where(dt if dt in types else None, window.begin, window.end, params, types)
         return where, bound, types
 
     def read_pipe(
-        self, pipe: Pipe, columns: Sequence[str] | None, window: Window, params: Params | None,
-        order: str | None, limit: int | None,
+        self,
+        pipe: Pipe,
+        columns: Sequence[str] | None,
+        window: Window,
+        params: Params | None,
+        order: str | None,
+        limit: int | None,
     ) -> pa.Table:
         with self.db.session() as s:
             where, bound, types = self._where(s, pipe, window, params)
@@ -268,12 +326,16 @@ class SQLConnector(InstanceConnector):
                 return pa.table({})
             missing = [c for c in columns or [] if c not in types]
             if missing:
-                raise PipeError(pipe, f"has no column {missing[0]!r} to select.", f"Columns are: {', '.join(types)}.")
+                raise PipeError(
+                    pipe, f"has no column {missing[0]!r} to select.", f"Columns are: {', '.join(types)}."
+                )
             order_by = [c for c in pipe.key_columns if c in types] if order else []
             sql = self.flavor.select(self._table(pipe), columns, where, order_by, order == "desc", limit)
             return s.fetch_arrow(sql, bound, types)
 
-    def _aggregate(self, pipe: Pipe, expression: str, window: Window, params: Params | None, dtype: str | None) -> Any:
+    def _aggregate(
+        self, pipe: Pipe, expression: str, window: Window, params: Params | None, dtype: str | None
+    ) -> Any:
         with self.db.session() as s:
             where, bound, types = self._where(s, pipe, window, params)
             if not types:
@@ -287,7 +349,9 @@ class SQLConnector(InstanceConnector):
         if not dt:
             return None
         func = "MAX" if newest else "MIN"
-        value: Bound = self._aggregate(pipe, f"{func}({self.flavor.quote(dt)})", Window(), params, pipe.dtypes.get(dt, "datetime"))
+        value: Bound = self._aggregate(
+            pipe, f"{func}({self.flavor.quote(dt)})", Window(), params, pipe.dtypes.get(dt, "datetime")
+        )
         return value
 
     def get_rowcount(self, pipe: Pipe, window: Window, params: Params | None) -> int:
@@ -306,8 +370,11 @@ class SQLConnector(InstanceConnector):
     def deduplicate_pipe(self, pipe: Pipe) -> int:
         keys = pipe.key_columns
         if not keys:
-            raise PipeError(pipe, "has no key columns, so rows cannot be told apart.",
-                            "Set columns={'datetime': ..., 'id': ...} first.")
+            raise PipeError(
+                pipe,
+                "has no key columns, so rows cannot be told apart.",
+                "Set columns={'datetime': ..., 'id': ...} first.",
+            )
         with self._locked(pipe) as s:
             types = self._columns_types(s, pipe)
             if not types:
@@ -315,7 +382,9 @@ class SQLConnector(InstanceConnector):
             table = self._table(pipe)
             count = f"SELECT COUNT(*) FROM {table}"
             before = int(s.fetchall(count)[0][0])
-            temp = self.flavor.temporary_name(f"mrsm_dedup_{pipe.target}"[: self.flavor.max_identifier_length - 1])
+            temp = self.flavor.temporary_name(
+                f"mrsm_dedup_{pipe.target}"[: self.flavor.max_identifier_length - 1]
+            )
             for statement in self.flavor.deduplicate(table, temp, keys, list(types)):
                 s.execute(statement)
             return before - int(s.fetchall(count)[0][0])

@@ -40,7 +40,9 @@ class Session(Protocol):
 
     def fetchall(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
 
-    def fetch_arrow(self, sql: str, params: Mapping[str, Any] | None, dtypes: Mapping[str, str]) -> pa.Table: ...
+    def fetch_arrow(
+        self, sql: str, params: Mapping[str, Any] | None, dtypes: Mapping[str, str]
+    ) -> pa.Table: ...
 
     def stage(self, batch: pa.Table, dtypes: Mapping[str, str]) -> str:
         """Make ``batch`` readable in SQL for this transaction; return its quoted name."""
@@ -195,7 +197,10 @@ class SQLAlchemySession:
         names = list(result.keys())
         rows = result.fetchall()
         columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-        arrays = [self.flavor.arrow_column(list(col), dtypes.get(name)) for name, col in zip(names, columns, strict=True)]
+        arrays = [
+            self.flavor.arrow_column(list(col), dtypes.get(name))
+            for name, col in zip(names, columns, strict=True)
+        ]
         return pa.table(dict(zip(names, arrays, strict=True))) if names else pa.table({})
 
     def stage(self, batch: pa.Table, dtypes: Mapping[str, str]) -> str:
@@ -225,7 +230,9 @@ class SQLAlchemyDatabase:
             yield SQLAlchemySession(conn, self.flavor)
 
     @contextmanager
-    def transaction(self, lock: Query | None = None, unlock: Query | None = None) -> Iterator[SQLAlchemySession]:
+    def transaction(
+        self, lock: Query | None = None, unlock: Query | None = None
+    ) -> Iterator[SQLAlchemySession]:
         """One transaction; ``lock`` runs first, ``unlock`` after COMMIT or ROLLBACK."""
         with self.engine.connect() as conn:
             session = SQLAlchemySession(conn, self.flavor)

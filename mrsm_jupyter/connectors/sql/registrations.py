@@ -37,7 +37,7 @@ class Registry:
         with self._ready_lock:
             if not self._ready:
                 with self.db.transaction() as s:
-                    for statement in self.flavor.create_pipes_table(self.table).split("; "):
+                    for statement in self.flavor.create_pipes_table(self.table):
                         s.execute(statement)
                 self._ready = True
         return self
@@ -57,17 +57,24 @@ class Registry:
     def lookup(self, session: Session, pipe: Pipe) -> tuple[int, dict[str, Any]] | None:
         """The pipe's id and parameters, or ``None`` when it is not registered."""
         where, params = self._keys_clause(pipe)
-        rows = session.fetchall(f"SELECT pipe_id, parameters FROM {self.table} WHERE {where} ORDER BY pipe_id", params)
+        rows = session.fetchall(
+            f"SELECT pipe_id, parameters FROM {self.table} WHERE {where} ORDER BY pipe_id", params
+        )
         if not rows:
             return None
         pipe_id, parameters = rows[0]
         return int(pipe_id), _load_parameters(parameters)
 
     def insert(self, session: Session, pipe: Pipe) -> int:
-        session.execute(self.flavor.insert_registration(self.table), {
-            "connector_keys": pipe.connector_keys, "metric_key": pipe.metric_key,
-            "location_key": pipe.location_key, "parameters": json.dumps(pipe.parameters, default=str),
-        })
+        session.execute(
+            self.flavor.insert_registration(self.table),
+            {
+                "connector_keys": pipe.connector_keys,
+                "metric_key": pipe.metric_key,
+                "location_key": pipe.location_key,
+                "parameters": json.dumps(pipe.parameters, default=str),
+            },
+        )
         found = self.lookup(session, pipe)
         assert found is not None
         return found[0]
@@ -75,27 +82,39 @@ class Registry:
     def update_parameters(self, session: Session, pipe_id: int, parameters: dict[str, Any]) -> None:
         p = self.flavor.param
         session.execute(
-            f"UPDATE {self.table} SET parameters = {self.flavor.json_param('parameters')} WHERE pipe_id = {p('pipe_id')}",
+            f"UPDATE {self.table} SET parameters = {self.flavor.json_param('parameters')} "
+            f"WHERE pipe_id = {p('pipe_id')}",
             {"parameters": json.dumps(parameters, default=str), "pipe_id": pipe_id},
         )
 
     def delete(self, session: Session, pipe_id: int) -> None:
-        session.execute(f"DELETE FROM {self.table} WHERE pipe_id = {self.flavor.param('pipe_id')}", {"pipe_id": pipe_id})
+        session.execute(
+            f"DELETE FROM {self.table} WHERE pipe_id = {self.flavor.param('pipe_id')}", {"pipe_id": pipe_id}
+        )
 
     def keys(
-        self, session: Session, connector_keys: Sequence[str | None], metric_keys: Sequence[str | None],
-        location_keys: Sequence[str | None], tags: Sequence[str],
+        self,
+        session: Session,
+        connector_keys: Sequence[str | None],
+        metric_keys: Sequence[str | None],
+        location_keys: Sequence[str | None],
+        tags: Sequence[str],
     ) -> list[PipeKeys]:
         clauses: list[str] = []
         params: dict[str, Any] = {}
-        for column, keys in (("connector_keys", connector_keys), ("metric_key", metric_keys), ("location_key", location_keys)):
+        for column, keys in (
+            ("connector_keys", connector_keys),
+            ("metric_key", metric_keys),
+            ("location_key", location_keys),
+        ):
             include, exclude = split_negation(keys)
             for negate, values in ((False, include), (True, exclude)):
                 if values:
                     clauses.append(self._filter(column, values, negate, params))
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
         rows = session.fetchall(
-            f"SELECT connector_keys, metric_key, location_key, parameters FROM {self.table}{where} ORDER BY pipe_id",
+            "SELECT connector_keys, metric_key, location_key, parameters "
+            f"FROM {self.table}{where} ORDER BY pipe_id",
             params,
         )
         include_tags, exclude_tags = split_negation(tags)

@@ -30,9 +30,17 @@ class Flavor:
     # Whether the key columns get an index when the table is created.
     indexes_keys: ClassVar[bool] = True
     types: ClassVar[Mapping[str, str]] = {
-        "int": "BIGINT", "float": "DOUBLE PRECISION", "str": "TEXT", "bool": "BOOLEAN",
-        "datetime": "TIMESTAMP WITH TIME ZONE", "datetime_naive": "TIMESTAMP", "date": "DATE",
-        "numeric": "NUMERIC", "json": "TEXT", "uuid": "UUID", "bytes": "BYTEA",
+        "int": "BIGINT",
+        "float": "DOUBLE PRECISION",
+        "str": "TEXT",
+        "bool": "BOOLEAN",
+        "datetime": "TIMESTAMP WITH TIME ZONE",
+        "datetime_naive": "TIMESTAMP",
+        "date": "DATE",
+        "numeric": "NUMERIC",
+        "json": "TEXT",
+        "uuid": "UUID",
+        "bytes": "BYTEA",
     }
     # Types of key columns where the general type cannot be indexed (MySQL TEXT).
     key_types: ClassVar[Mapping[str, str]] = {}
@@ -45,7 +53,8 @@ class Flavor:
     def sqlalchemy_dialect(self) -> Dialect:
         from sqlalchemy.dialects import postgresql  # noqa: PLC0415
 
-        return postgresql.dialect()  # type: ignore[no-any-return]
+        dialect: Dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+        return dialect
 
     def quote(self, name: str) -> str:
         """Quote an identifier; a quote character inside a name can never end it."""
@@ -68,7 +77,7 @@ class Flavor:
     def dtype_of_sql_type(self, sql_type: str) -> str:
         """Read a catalog type back as a canonical dtype."""
         t = sql_type.upper()
-        if "TIME ZONE" in t and "WITHOUT" not in t or t in ("TIMESTAMPTZ", "DATETIMEOFFSET"):
+        if ("TIME ZONE" in t and "WITHOUT" not in t) or t in ("TIMESTAMPTZ", "DATETIMEOFFSET"):
             return "datetime"
         if t.startswith(("TIMESTAMP", "DATETIME")):
             return "datetime_naive"
@@ -117,9 +126,7 @@ class Flavor:
 
     # DDL.
     def create_table(self, table: str, columns: Mapping[str, str], keys: Sequence[str]) -> list[str]:
-        cols = ", ".join(
-            f"{self.quote(c)} {self.sql_type(d, c in keys)}" for c, d in columns.items()
-        )
+        cols = ", ".join(f"{self.quote(c)} {self.sql_type(d, c in keys)}" for c, d in columns.items())
         statements = [f"CREATE TABLE {table} ({cols})"]
         return statements
 
@@ -136,8 +143,15 @@ class Flavor:
     def add_column(self, table: str, column: str, dtype: str) -> list[str]:
         return [f"ALTER TABLE {table} ADD COLUMN {self.quote(column)} {self.sql_type(dtype)}"]
 
-    def widen_column(self, table: str, table_name: str, column: str, dtype: str,
-                     columns: Mapping[str, str], keys: Sequence[str]) -> list[str]:
+    def widen_column(
+        self,
+        table: str,
+        table_name: str,
+        column: str,
+        dtype: str,
+        columns: Mapping[str, str],
+        keys: Sequence[str],
+    ) -> list[str]:
         new_type = self.sql_type(dtype, column in keys)
         col = self.quote(column)
         return [f"ALTER TABLE {table} ALTER COLUMN {col} TYPE {new_type} USING {col}::{new_type}"]
@@ -161,12 +175,23 @@ class Flavor:
         return f"{a} IS DISTINCT FROM {b}"
 
     def changed(self, left: str, right: str, values: Sequence[str]) -> str:
-        return "(" + " OR ".join(
-            self.distinct(f"{left}.{self.quote(v)}", f"{right}.{self.quote(v)}") for v in values
-        ) + ")"
+        return (
+            "("
+            + " OR ".join(
+                self.distinct(f"{left}.{self.quote(v)}", f"{right}.{self.quote(v)}") for v in values
+            )
+            + ")"
+        )
 
-    def update_changed(self, table: str, stage: str, keys: Sequence[str], values: Sequence[str],
-                       nullable: Sequence[str], upsert: bool) -> str:
+    def update_changed(
+        self,
+        table: str,
+        stage: str,
+        keys: Sequence[str],
+        values: Sequence[str],
+        nullable: Sequence[str],
+        upsert: bool,
+    ) -> str:
         """Update rows whose key exists and whose values differ (all matched rows if upsert)."""
         sets = ", ".join(f"{self.quote(v)} = s.{self.quote(v)}" for v in values)
         where = self.key_match("t", "s", keys, nullable)
@@ -174,8 +199,9 @@ class Flavor:
             where += " AND " + self.changed("t", "s", values)
         return f"UPDATE {table} AS t SET {sets} FROM {stage} AS s WHERE {where}"
 
-    def insert_new(self, table: str, stage: str, keys: Sequence[str], columns: Sequence[str],
-                   nullable: Sequence[str]) -> str:
+    def insert_new(
+        self, table: str, stage: str, keys: Sequence[str], columns: Sequence[str], nullable: Sequence[str]
+    ) -> str:
         cols = ", ".join(self.quote(c) for c in columns)
         s_cols = ", ".join(f"s.{self.quote(c)}" for c in columns)
         match = self.key_match("t", "s", keys, nullable)
@@ -189,8 +215,14 @@ class Flavor:
         return f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage}"
 
     # Reading and deleting.
-    def where(self, datetime_column: str | None, begin: Any, end: Any,
-              params: Mapping[str, Any] | None, dtypes: Mapping[str, str]) -> Query:
+    def where(
+        self,
+        datetime_column: str | None,
+        begin: Any,
+        end: Any,
+        params: Mapping[str, Any] | None,
+        dtypes: Mapping[str, str],
+    ) -> Query:
         """The WHERE clause of a half-open window ``[begin, end)`` and the params grammar.
 
         Grammar: scalar ``=``, list ``IN``, ``"_x"`` ``!=``, ``["_a", "_b"]`` ``NOT IN``,
@@ -234,8 +266,15 @@ class Flavor:
         ]
         return " AND ".join(p for p in pieces if p) or "1 = 1", bound
 
-    def select(self, table: str, columns: Sequence[str] | None, where: str,
-               order_by: Sequence[str], descending: bool, limit: int | None) -> str:
+    def select(
+        self,
+        table: str,
+        columns: Sequence[str] | None,
+        where: str,
+        order_by: Sequence[str],
+        descending: bool,
+        limit: int | None,
+    ) -> str:
         cols = ", ".join(self.quote(c) for c in columns) if columns else "*"
         sql = f"SELECT {cols} FROM {table}{where}"
         if order_by:
@@ -263,6 +302,14 @@ class Flavor:
             f"DROP TABLE {temp}",
         ]
 
+    # Partitions (Meerschaum partitions its PostgreSQL tables by the datetime column).
+    def partitioned_query(self, table: str) -> Query | None:
+        """A query answering a row when ``table`` is partitioned (None: the flavor never is)."""
+        return None
+
+    def create_partition(self, table: str, table_name: str, low: datetime, high: datetime) -> str:
+        raise NotImplementedError(f"{self.name} tables are not partitioned")
+
     # Locks.
     def lock_pipe(self, key: int) -> Query | None:
         """A statement taking the pipe's lock in the database (None: the connector uses a lock file).
@@ -275,19 +322,27 @@ class Flavor:
         """A statement releasing the lock after COMMIT, for locks that outlive transactions."""
         return None
 
-    # Registrations (Meerschaum's ``mrsm_pipes`` layout).
-    def create_pipes_table(self, table: str) -> str:
-        return (
-            f"CREATE TABLE IF NOT EXISTS {table} (pipe_id SERIAL PRIMARY KEY, "
-            "connector_keys VARCHAR(255) NOT NULL, metric_key VARCHAR(255) NOT NULL, "
-            "location_key VARCHAR(255), parameters JSONB)"
-        )
+    # Registrations (Meerschaum's ``mrsm_pipes`` layout, so both can share an instance).
+    pipes_prelude: ClassVar[tuple[str, ...]] = ()
+    pipes_id_column: ClassVar[str] = "pipe_id SERIAL PRIMARY KEY"
+    pipes_key_type: ClassVar[str] = "VARCHAR(256)"
+    pipes_parameters_type: ClassVar[str] = "JSONB"
+
+    def create_pipes_table(self, table: str) -> list[str]:
+        """``mrsm_pipes`` exactly as Meerschaum 4.x lays it out for this flavor."""
+        k = self.pipes_key_type
+        return [
+            *self.pipes_prelude,
+            f"CREATE TABLE IF NOT EXISTS {table} ({self.pipes_id_column}, connector_keys {k} NOT NULL, "
+            f"metric_key {k} NOT NULL, location_key {k}, parameters {self.pipes_parameters_type})",
+        ]
 
     def insert_registration(self, table: str) -> str:
         p = self.param
         return (
             f"INSERT INTO {table} (connector_keys, metric_key, location_key, parameters) "
-            f"VALUES ({p('connector_keys')}, {p('metric_key')}, {p('location_key')}, {self.json_param('parameters')})"
+            f"VALUES ({p('connector_keys')}, {p('metric_key')}, {p('location_key')}, "
+            f"{self.json_param('parameters')})"
         )
 
     def json_param(self, name: str) -> str:
@@ -311,7 +366,9 @@ class Flavor:
         """Load a batch into the staging table; flavors override with their bulk path."""
         cols = ", ".join(self.quote(c) for c in batch.column_names)
         marks = ", ".join([self.dbapi_placeholder] * batch.num_columns)
-        rows = list(zip(*(self.python_values(batch.column(i)) for i in range(batch.num_columns)), strict=True))
+        rows = list(
+            zip(*(self.python_values(batch.column(i)) for i in range(batch.num_columns)), strict=True)
+        )
         cursor = dbapi_connection.cursor()
         try:
             cursor.executemany(f"INSERT INTO {stage} ({cols}) VALUES ({marks})", rows)

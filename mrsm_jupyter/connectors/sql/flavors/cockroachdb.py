@@ -18,15 +18,19 @@ class CockroachDBFlavor(PostgreSQLFlavor):
         # CockroachDB's serializable transactions make the second writer retry.
         return None
 
-    def widen_column(self, table: str, table_name: str, column: str, dtype: str,
-                     columns: Mapping[str, str], keys: Sequence[str]) -> list[str]:
+    def widen_column(
+        self,
+        table: str,
+        table_name: str,
+        column: str,
+        dtype: str,
+        columns: Mapping[str, str],
+        keys: Sequence[str],
+    ) -> list[str]:
         # Type changes that rewrite data are experimental in CockroachDB and need opting in.
-        return ["SET enable_experimental_alter_column_type_general = true",
-                *super().widen_column(table, table_name, column, dtype, columns, keys)]
+        return [
+            "SET enable_experimental_alter_column_type_general = true",
+            *super().widen_column(table, table_name, column, dtype, columns, keys),
+        ]
 
-    def create_pipes_table(self, table: str) -> str:
-        return (
-            f"CREATE TABLE IF NOT EXISTS {table} (pipe_id INT8 PRIMARY KEY DEFAULT unique_rowid(), "
-            "connector_keys VARCHAR(255) NOT NULL, metric_key VARCHAR(255) NOT NULL, "
-            "location_key VARCHAR(255), parameters JSONB)"
-        )
+    pipes_id_column: ClassVar[str] = "pipe_id INT8 PRIMARY KEY DEFAULT unique_rowid()"

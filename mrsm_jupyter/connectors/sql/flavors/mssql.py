@@ -15,9 +15,16 @@ class MSSQLFlavor(Flavor):
     max_identifier_length: ClassVar[int] = 128
     folds_identifier_case: ClassVar[bool] = True
     types: ClassVar[dict[str, str]] = {
-        "int": "BIGINT", "float": "FLOAT", "str": "NVARCHAR(MAX)", "bool": "BIT",
-        "datetime": "DATETIMEOFFSET(6)", "datetime_naive": "DATETIME2(6)", "date": "DATE",
-        "numeric": "NUMERIC(38,10)", "json": "NVARCHAR(MAX)", "uuid": "UNIQUEIDENTIFIER",
+        "int": "BIGINT",
+        "float": "FLOAT",
+        "str": "NVARCHAR(MAX)",
+        "bool": "BIT",
+        "datetime": "DATETIMEOFFSET(6)",
+        "datetime_naive": "DATETIME2(6)",
+        "date": "DATE",
+        "numeric": "NUMERIC(38,10)",
+        "json": "NVARCHAR(MAX)",
+        "uuid": "UNIQUEIDENTIFIER",
         "bytes": "VARBINARY(MAX)",
     }
     key_types: ClassVar[dict[str, str]] = {"str": "NVARCHAR(450)"}
@@ -25,7 +32,8 @@ class MSSQLFlavor(Flavor):
     def sqlalchemy_dialect(self) -> Dialect:
         from sqlalchemy.dialects import mssql  # noqa: PLC0415
 
-        return mssql.dialect()  # type: ignore[no-any-return]
+        dialect: Dialect = mssql.dialect()  # type: ignore[no-untyped-call]
+        return dialect
 
     def temporary_name(self, name: str) -> str:
         return self.quote(f"#{name}")
@@ -39,18 +47,42 @@ class MSSQLFlavor(Flavor):
     def add_column(self, table: str, column: str, dtype: str) -> list[str]:
         return [f"ALTER TABLE {table} ADD {self.quote(column)} {self.sql_type(dtype)}"]
 
-    def widen_column(self, table: str, table_name: str, column: str, dtype: str,
-                     columns: Mapping[str, str], keys: Sequence[str]) -> list[str]:
-        return [f"ALTER TABLE {table} ALTER COLUMN {self.quote(column)} {self.sql_type(dtype, column in keys)}"]
+    def widen_column(
+        self,
+        table: str,
+        table_name: str,
+        column: str,
+        dtype: str,
+        columns: Mapping[str, str],
+        keys: Sequence[str],
+    ) -> list[str]:
+        return [
+            f"ALTER TABLE {table} ALTER COLUMN {self.quote(column)} {self.sql_type(dtype, column in keys)}"
+        ]
 
-    def update_changed(self, table: str, stage: str, keys: Sequence[str], values: Sequence[str],
-                       nullable: Sequence[str], upsert: bool) -> str:
+    def update_changed(
+        self,
+        table: str,
+        stage: str,
+        keys: Sequence[str],
+        values: Sequence[str],
+        nullable: Sequence[str],
+        upsert: bool,
+    ) -> str:
         sets = ", ".join(f"t.{self.quote(v)} = s.{self.quote(v)}" for v in values)
-        sql = f"UPDATE t SET {sets} FROM {table} AS t JOIN {stage} AS s ON {self.key_match('t', 's', keys, nullable)}"
+        match = self.key_match("t", "s", keys, nullable)
+        sql = f"UPDATE t SET {sets} FROM {table} AS t JOIN {stage} AS s ON {match}"
         return sql if upsert else f"{sql} WHERE {self.changed('t', 's', values)}"
 
-    def select(self, table: str, columns: Sequence[str] | None, where: str,
-               order_by: Sequence[str], descending: bool, limit: int | None) -> str:
+    def select(
+        self,
+        table: str,
+        columns: Sequence[str] | None,
+        where: str,
+        order_by: Sequence[str],
+        descending: bool,
+        limit: int | None,
+    ) -> str:
         sql = super().select(table, columns, where, order_by, descending, None)
         return sql.replace("SELECT ", f"SELECT TOP ({int(limit)}) ", 1) if limit is not None else sql
 
@@ -67,12 +99,15 @@ class MSSQLFlavor(Flavor):
     def lock_pipe(self, key: int) -> Query | None:
         return (
             "EXEC sp_getapplock @Resource = :name, @LockMode = 'Exclusive', @LockOwner = 'Transaction', "
-            "@LockTimeout = 120000", {"name": f"mrsm_pipe_{key}"},
+            "@LockTimeout = 120000",
+            {"name": f"mrsm_pipe_{key}"},
         )
 
-    def create_pipes_table(self, table: str) -> str:
-        return (
-            f"IF OBJECT_ID(N'mrsm_pipes', N'U') IS NULL CREATE TABLE {table} (pipe_id BIGINT IDENTITY(1,1) "
-            "PRIMARY KEY, connector_keys NVARCHAR(255) NOT NULL, metric_key NVARCHAR(255) NOT NULL, "
-            "location_key NVARCHAR(255), parameters NVARCHAR(MAX))"
-        )
+    pipes_id_column: ClassVar[str] = "pipe_id INT IDENTITY(1,1) PRIMARY KEY"
+    pipes_key_type: ClassVar[str] = "NVARCHAR(256)"
+    pipes_parameters_type: ClassVar[str] = "NVARCHAR(MAX)"
+
+    def create_pipes_table(self, table: str) -> list[str]:
+        # T-SQL has no CREATE TABLE IF NOT EXISTS.
+        create = super().create_pipes_table(table)[-1].replace("IF NOT EXISTS ", "")
+        return [f"IF OBJECT_ID(N'mrsm_pipes', N'U') IS NULL {create}"]

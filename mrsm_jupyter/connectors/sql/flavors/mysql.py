@@ -16,10 +16,18 @@ class MySQLFlavor(Flavor):
     max_identifier_length: ClassVar[int] = 64
     folds_identifier_case: ClassVar[bool] = True
     types: ClassVar[dict[str, str]] = {
-        "int": "BIGINT", "float": "DOUBLE", "str": "LONGTEXT", "bool": "BOOLEAN",
+        "int": "BIGINT",
+        "float": "DOUBLE",
+        "str": "LONGTEXT",
+        "bool": "BOOLEAN",
         # DATETIME has no zone: values are stored as UTC.
-        "datetime": "DATETIME(6)", "datetime_naive": "DATETIME(6)", "date": "DATE",
-        "numeric": "DECIMAL(38,10)", "json": "LONGTEXT", "uuid": "CHAR(36)", "bytes": "LONGBLOB",
+        "datetime": "DATETIME(6)",
+        "datetime_naive": "DATETIME(6)",
+        "date": "DATE",
+        "numeric": "DECIMAL(38,10)",
+        "json": "LONGTEXT",
+        "uuid": "CHAR(36)",
+        "bytes": "LONGBLOB",
     }
     # TEXT columns cannot be indexed without a length.
     key_types: ClassVar[dict[str, str]] = {"str": "VARCHAR(255)", "json": "VARCHAR(255)"}
@@ -27,7 +35,8 @@ class MySQLFlavor(Flavor):
     def sqlalchemy_dialect(self) -> Dialect:
         from sqlalchemy.dialects import mysql  # noqa: PLC0415
 
-        return mysql.dialect()  # type: ignore[no-any-return]
+        dialect: Dialect = mysql.dialect()
+        return dialect
 
     def dtype_of_sql_type(self, sql_type: str) -> str:
         t = sql_type.upper()
@@ -55,15 +64,33 @@ class MySQLFlavor(Flavor):
     def distinct(self, a: str, b: str) -> str:
         return f"NOT ({a} <=> {b})"
 
-    def update_changed(self, table: str, stage: str, keys: Sequence[str], values: Sequence[str],
-                       nullable: Sequence[str], upsert: bool) -> str:
+    def update_changed(
+        self,
+        table: str,
+        stage: str,
+        keys: Sequence[str],
+        values: Sequence[str],
+        nullable: Sequence[str],
+        upsert: bool,
+    ) -> str:
         sets = ", ".join(f"t.{self.quote(v)} = s.{self.quote(v)}" for v in values)
-        sql = f"UPDATE {table} AS t JOIN {stage} AS s ON {self.key_match('t', 's', keys, nullable)} SET {sets}"
+        sql = (
+            f"UPDATE {table} AS t JOIN {stage} AS s ON {self.key_match('t', 's', keys, nullable)} SET {sets}"
+        )
         return sql if upsert else f"{sql} WHERE {self.changed('t', 's', values)}"
 
-    def widen_column(self, table: str, table_name: str, column: str, dtype: str,
-                     columns: Mapping[str, str], keys: Sequence[str]) -> list[str]:
-        return [f"ALTER TABLE {table} MODIFY COLUMN {self.quote(column)} {self.sql_type(dtype, column in keys)}"]
+    def widen_column(
+        self,
+        table: str,
+        table_name: str,
+        column: str,
+        dtype: str,
+        columns: Mapping[str, str],
+        keys: Sequence[str],
+    ) -> list[str]:
+        return [
+            f"ALTER TABLE {table} MODIFY COLUMN {self.quote(column)} {self.sql_type(dtype, column in keys)}"
+        ]
 
     def lock_pipe(self, key: int) -> Query | None:
         # A named lock held by the connection until RELEASE_LOCK (after COMMIT).
@@ -72,9 +99,5 @@ class MySQLFlavor(Flavor):
     def unlock_pipe(self, key: int) -> Query | None:
         return "SELECT RELEASE_LOCK(:name)", {"name": f"mrsm_pipe_{key}"}
 
-    def create_pipes_table(self, table: str) -> str:
-        return (
-            f"CREATE TABLE IF NOT EXISTS {table} (pipe_id BIGINT AUTO_INCREMENT PRIMARY KEY, "
-            "connector_keys VARCHAR(255) NOT NULL, metric_key VARCHAR(255) NOT NULL, "
-            "location_key VARCHAR(255), parameters LONGTEXT)"
-        )
+    pipes_id_column: ClassVar[str] = "pipe_id INTEGER AUTO_INCREMENT PRIMARY KEY"
+    pipes_parameters_type: ClassVar[str] = "TEXT"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import zlib
-from typing import Any
-from typing import ClassVar
+from datetime import datetime
+from typing import Any, ClassVar
 
 import pyarrow as pa
 
@@ -22,14 +22,33 @@ class PostgreSQLFlavor(Flavor):
     def lock_pipe(self, key: int) -> Query | None:
         return "SELECT pg_advisory_xact_lock(:namespace, :key)", {"namespace": LOCK_NAMESPACE, "key": key}
 
+    def partitioned_query(self, table: str) -> Query | None:
+        return "SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass(:table)", {"table": table}
+
+    def create_partition(self, table: str, table_name: str, low: datetime, high: datetime) -> str:
+        # DDL takes no bound parameters; the bounds are datetimes we computed, never user text.
+        name = self.quote(f"{table_name}_p_{low:%Y%m%d%H%M%S}"[: self.max_identifier_length])
+        return (
+            f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} "
+            f"FOR VALUES FROM ('{low.isoformat()}') TO ('{high.isoformat()}')"
+        )
+
     def json_param(self, name: str) -> str:
         return f"CAST({self.param(name)} AS JSONB)"
 
     # psycopg type names for binary COPY, by dtype.
     copy_types: ClassVar[dict[str, str]] = {
-        "int": "int8", "float": "float8", "str": "text", "bool": "bool", "datetime": "timestamptz",
-        "datetime_naive": "timestamp", "date": "date", "numeric": "numeric", "json": "jsonb",
-        "uuid": "uuid", "bytes": "bytea",
+        "int": "int8",
+        "float": "float8",
+        "str": "text",
+        "bool": "bool",
+        "datetime": "timestamptz",
+        "datetime_naive": "timestamp",
+        "date": "date",
+        "numeric": "numeric",
+        "json": "jsonb",
+        "uuid": "uuid",
+        "bytes": "bytea",
     }
 
     def stage_rows(self, dbapi_connection: Any, stage: str, batch: pa.Table) -> None:
@@ -42,7 +61,10 @@ class PostgreSQLFlavor(Flavor):
         for i, dtype in enumerate(dtypes):
             if dtype == "json":
                 columns[i] = [None if v is None else Jsonb(v, dumps=_as_is) for v in columns[i]]
-        with dbapi_connection.cursor() as cursor, cursor.copy(f"COPY {stage} ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
+        with (
+            dbapi_connection.cursor() as cursor,
+            cursor.copy(f"COPY {stage} ({cols}) FROM STDIN (FORMAT BINARY)") as copy,
+        ):
             copy.set_types([self.copy_types[d] for d in dtypes])
             for row in zip(*columns, strict=True):
                 copy.write_row(row)

@@ -18,21 +18,36 @@ class SQLiteFlavor(Flavor):
     max_identifier_length: ClassVar[int] = 1024
     folds_identifier_case: ClassVar[bool] = True
     types: ClassVar[dict[str, str]] = {
-        "int": "INTEGER", "float": "REAL", "str": "TEXT", "bool": "BOOLEAN",
-        "datetime": "DATETIME", "datetime_naive": "TIMESTAMP", "date": "DATE",
+        "int": "INTEGER",
+        "float": "REAL",
+        "str": "TEXT",
+        "bool": "BOOLEAN",
+        "datetime": "DATETIME",
+        "datetime_naive": "TIMESTAMP",
+        "date": "DATE",
         # TEXT affinity keeps numerics, JSON and UUIDs exactly as written.
-        "numeric": "NUMERIC_TEXT", "json": "JSON_TEXT", "uuid": "UUID_TEXT", "bytes": "BLOB",
+        "numeric": "NUMERIC_TEXT",
+        "json": "JSON_TEXT",
+        "uuid": "UUID_TEXT",
+        "bytes": "BLOB",
     }
 
     def sqlalchemy_dialect(self) -> Dialect:
         from sqlalchemy.dialects import sqlite  # noqa: PLC0415
 
-        return sqlite.dialect()  # type: ignore[no-any-return]
+        dialect: Dialect = sqlite.dialect()
+        return dialect
 
     def dtype_of_sql_type(self, sql_type: str) -> str:
         t = sql_type.upper()
-        special = {"DATETIME": "datetime", "TIMESTAMP": "datetime_naive", "NUMERIC_TEXT": "numeric",
-                   "JSON_TEXT": "json", "UUID_TEXT": "uuid", "REAL": "float"}
+        special = {
+            "DATETIME": "datetime",
+            "TIMESTAMP": "datetime_naive",
+            "NUMERIC_TEXT": "numeric",
+            "JSON_TEXT": "json",
+            "UUID_TEXT": "uuid",
+            "REAL": "float",
+        }
         return special.get(t) or super().dtype_of_sql_type(sql_type)
 
     def bind_value(self, value: Any, dtype: str | None) -> Any:
@@ -43,12 +58,15 @@ class SQLiteFlavor(Flavor):
         return value
 
     def columns_query(self, table: str, schema: str | None) -> Query:
-        return f"SELECT name, type FROM pragma_table_info({self.param('table')}) ORDER BY cid", {"table": table}
+        return f"SELECT name, type FROM pragma_table_info({self.param('table')}) ORDER BY cid", {
+            "table": table
+        }
 
     def tables_like_query(self, table: str) -> Query:
         return (
             "SELECT name FROM sqlite_master WHERE type = 'table' AND lower(name) = "
-            f"lower({self.param('table')})", {"table": table},
+            f"lower({self.param('table')})",
+            {"table": table},
         )
 
     def not_distinct(self, a: str, b: str) -> str:
@@ -57,8 +75,15 @@ class SQLiteFlavor(Flavor):
     def distinct(self, a: str, b: str) -> str:
         return f"{a} IS NOT {b}"
 
-    def widen_column(self, table: str, table_name: str, column: str, dtype: str,
-                     columns: Mapping[str, str], keys: Sequence[str]) -> list[str]:
+    def widen_column(
+        self,
+        table: str,
+        table_name: str,
+        column: str,
+        dtype: str,
+        columns: Mapping[str, str],
+        keys: Sequence[str],
+    ) -> list[str]:
         """SQLite cannot change a column's type: rebuild the table (its documented procedure)."""
         new_columns = {**columns, column: dtype}
         temp = self.quote(f"{table_name}__mrsm_widen")
@@ -73,14 +98,10 @@ class SQLiteFlavor(Flavor):
             statements.append(self.create_key_index(table, table_name, keys, unique=False))
         return statements
 
-    def create_pipes_table(self, table: str) -> str:
-        return (
-            f"CREATE TABLE IF NOT EXISTS {table} (pipe_id INTEGER PRIMARY KEY AUTOINCREMENT, "
-            "connector_keys VARCHAR(255) NOT NULL, metric_key VARCHAR(255) NOT NULL, "
-            "location_key VARCHAR(255), parameters TEXT)"
-        )
-
     dbapi_placeholder: ClassVar[str] = "?"
+    # INTEGER PRIMARY KEY makes pipe_id the rowid, as in Meerschaum's table.
+    pipes_id_column: ClassVar[str] = "pipe_id INTEGER NOT NULL PRIMARY KEY"
+    pipes_parameters_type: ClassVar[str] = "TEXT"
 
     def python_values(self, array: Any) -> list[Any]:
         import pyarrow as pa  # noqa: PLC0415
@@ -97,7 +118,9 @@ class SQLiteFlavor(Flavor):
             import pandas as pd  # noqa: PLC0415
             import pyarrow as pa  # noqa: PLC0415
 
-            parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=dtype == "datetime", format="ISO8601")
+            parsed = pd.to_datetime(
+                pd.Series(values, dtype=object), utc=dtype == "datetime", format="ISO8601"
+            )
             return pa.array(parsed, type=pa.timestamp("us", tz="UTC" if dtype == "datetime" else None))
         if dtype == "numeric":
             from decimal import Decimal  # noqa: PLC0415
