@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -190,7 +191,7 @@ def drop_duplicate_keys(table: pa.Table, keys: Sequence[str]) -> pa.Table:
     """Keep the last row of each key, in the batch's order (DuckDB does the counting fast)."""
     if not keys or table.num_rows < 2:
         return table
-    con = duckdb.connect()
+    con = _scratch_connection()
     try:
         con.register("batch", table)
         quoted = ", ".join('"' + k.replace('"', '""') + '"' for k in keys)
@@ -208,5 +209,17 @@ def drop_duplicate_keys(table: pa.Table, keys: Sequence[str]) -> pa.Table:
             .column(0)
         )
     finally:
-        con.close()
+        con.unregister("batch")
+        con.unregister("numbered")
     return table.take(keep)
+
+
+_scratch = threading.local()
+
+
+def _scratch_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB per thread for batch work (connecting costs ~15 ms; reuse it)."""
+    con: duckdb.DuckDBPyConnection | None = getattr(_scratch, "con", None)
+    if con is None:
+        con = _scratch.con = duckdb.connect()
+    return con

@@ -25,6 +25,9 @@ UPDATE "demo_temperature" AS t SET "value" = s."value" FROM "mrsm_stage_1" AS s 
 -- update_upsert
 UPDATE "demo_temperature" AS t SET "value" = s."value" FROM "mrsm_stage_1" AS s WHERE t."dt" = s."dt" AND t."station id" = s."station id";
 
+-- merge
+MERGE INTO "demo_temperature" AS t USING "mrsm_stage_1" AS s ON t."dt" = s."dt" AND t."station id" IS NOT DISTINCT FROM s."station id" WHEN MATCHED AND (t."value" IS DISTINCT FROM s."value" OR t."odd""name" IS DISTINCT FROM s."odd""name") THEN UPDATE SET "value" = s."value", "odd""name" = s."odd""name" WHEN NOT MATCHED THEN INSERT ("dt", "station id", "value", "odd""name") VALUES (s."dt", s."station id", s."value", s."odd""name") RETURNING merge_action;
+
 -- insert_new
 INSERT INTO "demo_temperature" ("dt", "station id", "value", "odd""name") SELECT s."dt", s."station id", s."value", s."odd""name" FROM "mrsm_stage_1" AS s WHERE NOT EXISTS (SELECT 1 FROM "demo_temperature" AS t WHERE t."dt" = s."dt" AND t."station id" IS NOT DISTINCT FROM s."station id");
 
@@ -41,7 +44,7 @@ DELETE FROM "demo_temperature" WHERE "dt" >= $begin AND "dt" < $end AND ("statio
 CREATE TEMPORARY TABLE "mrsm_dedup" AS SELECT "dt", "station id", "value", "odd""name" FROM (SELECT "dt", "station id", "value", "odd""name", ROW_NUMBER() OVER (PARTITION BY "dt", "station id" ORDER BY "dt", "station id") AS mrsm_rn FROM "demo_temperature") AS d WHERE mrsm_rn = 1; DELETE FROM "demo_temperature"; INSERT INTO "demo_temperature" ("dt", "station id", "value", "odd""name") SELECT "dt", "station id", "value", "odd""name" FROM "mrsm_dedup"; DROP TABLE "mrsm_dedup";
 
 -- columns
-SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $table AND table_schema = current_schema() ORDER BY ordinal_position;
+SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = $table AND schema_name = coalesce($schema, current_schema()) ORDER BY column_index;
 
 -- pipes_table
 CREATE SEQUENCE IF NOT EXISTS pipe_id_seq; CREATE TABLE IF NOT EXISTS "mrsm_pipes" (pipe_id INTEGER DEFAULT(nextval('pipe_id_seq')) PRIMARY KEY, connector_keys VARCHAR NOT NULL, metric_key VARCHAR NOT NULL, location_key VARCHAR, parameters VARCHAR);

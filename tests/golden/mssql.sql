@@ -25,6 +25,9 @@ UPDATE t SET t.[value] = s.[value] FROM [demo_temperature] AS t JOIN [#mrsm_stag
 -- update_upsert
 UPDATE t SET t.[value] = s.[value] FROM [demo_temperature] AS t JOIN [#mrsm_stage_1] AS s ON t.[dt] = s.[dt] AND t.[station id] = s.[station id];
 
+-- merge
+-- none;
+
 -- insert_new
 INSERT INTO [demo_temperature] ([dt], [station id], [value], [odd"name]) SELECT s.[dt], s.[station id], s.[value], s.[odd"name] FROM [#mrsm_stage_1] AS s WHERE NOT EXISTS (SELECT 1 FROM [demo_temperature] AS t WHERE t.[dt] = s.[dt] AND t.[station id] IS NOT DISTINCT FROM s.[station id]);
 

@@ -266,12 +266,18 @@ class SQLConnector(InstanceConnector):
             result.inserted = s.execute(self.flavor.insert_all(table, stage, columns))
             return
         nullable = [k for k in keys if plan.batch.column(k).null_count]
-        values = [c for c in columns if c not in keys]
-        if values:
-            result.updated = s.execute(
-                self.flavor.update_changed(table, stage, keys, values, nullable, pipe.upsert)
-            )
-        result.inserted = s.execute(self.flavor.insert_new(table, stage, keys, columns, nullable))
+        merge = self.flavor.merge(table, stage, keys, columns, nullable, pipe.upsert)
+        if merge is not None:
+            actions = s.fetch_arrow(merge, None, {}).column(0)
+            result.inserted = int(pc.sum(pc.equal(actions, "INSERT")).as_py() or 0)
+            result.updated = len(actions) - result.inserted
+        else:
+            values = [c for c in columns if c not in keys]
+            if values:
+                result.updated = s.execute(
+                    self.flavor.update_changed(table, stage, keys, values, nullable, pipe.upsert)
+                )
+            result.inserted = s.execute(self.flavor.insert_new(table, stage, keys, columns, nullable))
         result.unchanged = plan.batch.num_rows - result.inserted - result.updated
 
     def _ensure_partitions(self, s: Session, pipe: Pipe, batch: pa.Table) -> None:

@@ -105,6 +105,7 @@ class DuckDBDatabase:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._file_lock = FileLock(f"{path}.lock", thread_local=False) if path else None
         self._timer: threading.Timer | None = None
+        self._last_used = 0.0
         if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
@@ -130,19 +131,28 @@ class DuckDBDatabase:
                 time.sleep(0.05)
 
     def _close_if_idle(self) -> None:
+        """Timer callback: close once idle long enough, else look again when it would be."""
         with self._lock:
-            if self._depth == 0 and self._con is not None and self.path is not None:
-                self._con.close()
-                self._con = None
-                assert self._file_lock is not None
-                self._file_lock.release()
+            self._timer = None
+            if self._depth or self._con is None or self.path is None:
+                return
+            remaining = self._last_used + DUCKDB_IDLE_SECONDS - time.monotonic()
+            if remaining > 0:
+                self._start_timer(remaining)
+                return
+            self._con.close()
+            self._con = None
+            assert self._file_lock is not None
+            self._file_lock.release()
+
+    def _start_timer(self, seconds: float) -> None:
+        self._timer = threading.Timer(seconds, self._close_if_idle)
+        self._timer.daemon = True
+        self._timer.start()
 
     @contextmanager
     def session(self) -> Iterator[DuckDBSession]:
         with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
             if self._con is None:
                 self._con = self._open()
             self._depth += 1
@@ -152,10 +162,10 @@ class DuckDBDatabase:
             finally:
                 session.unstage()
                 self._depth -= 1
-                if self._depth == 0 and self.path is not None:
-                    self._timer = threading.Timer(DUCKDB_IDLE_SECONDS, self._close_if_idle)
-                    self._timer.daemon = True
-                    self._timer.start()
+                self._last_used = time.monotonic()
+                # One timer per idle spell, not one per session (starting a thread costs ~1 ms).
+                if self._depth == 0 and self.path is not None and self._timer is None:
+                    self._start_timer(DUCKDB_IDLE_SECONDS)
 
     @contextmanager
     def transaction(self, lock: Query | None = None, unlock: Query | None = None) -> Iterator[DuckDBSession]:

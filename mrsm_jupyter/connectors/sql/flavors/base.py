@@ -199,6 +199,19 @@ class Flavor:
             where += " AND " + self.changed("t", "s", values)
         return f"UPDATE {table} AS t SET {sets} FROM {stage} AS s WHERE {where}"
 
+    def merge(
+        self,
+        table: str,
+        stage: str,
+        keys: Sequence[str],
+        columns: Sequence[str],
+        nullable: Sequence[str],
+        upsert: bool,
+    ) -> str | None:
+        """One statement merging the stage that returns one ``merge_action`` row per changed
+        row ('INSERT' or 'UPDATE'); None where the flavor has none (then: update, then insert)."""
+        return None
+
     def insert_new(
         self, table: str, stage: str, keys: Sequence[str], columns: Sequence[str], nullable: Sequence[str]
     ) -> str:

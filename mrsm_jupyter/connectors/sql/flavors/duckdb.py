@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from mrsm_jupyter.connectors.sql.flavors.base import Flavor
+from mrsm_jupyter.connectors.sql.flavors.base import Flavor, Query
 
 
 class DuckDBFlavor(Flavor):
@@ -31,6 +32,37 @@ class DuckDBFlavor(Flavor):
 
     def param(self, name: str) -> str:
         return f"${name}"
+
+    def columns_query(self, table: str, schema: str | None) -> Query:
+        # duckdb_columns() answers in about a third of information_schema's time.
+        return (
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = $table "
+            "AND schema_name = coalesce($schema, current_schema()) ORDER BY column_index",
+            {"table": table, "schema": schema},
+        )
+
+    def merge(
+        self,
+        table: str,
+        stage: str,
+        keys: Sequence[str],
+        columns: Sequence[str],
+        nullable: Sequence[str],
+        upsert: bool,
+    ) -> str | None:
+        values = [c for c in columns if c not in keys]
+        cols = ", ".join(self.quote(c) for c in columns)
+        s_cols = ", ".join(f"s.{self.quote(c)}" for c in columns)
+        matched = "WHEN MATCHED" if upsert else f"WHEN MATCHED AND {self.changed('t', 's', values)}"
+        update = (
+            f"{matched} THEN UPDATE SET " + ", ".join(f"{self.quote(v)} = s.{self.quote(v)}" for v in values)
+            if values
+            else ""
+        )
+        return (
+            f"MERGE INTO {table} AS t USING {stage} AS s ON {self.key_match('t', 's', keys, nullable)} "
+            f"{update} WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({s_cols}) RETURNING merge_action"
+        )
 
     def dtype_of_sql_type(self, sql_type: str) -> str:
         return "float" if sql_type.upper() == "DOUBLE" else super().dtype_of_sql_type(sql_type)
