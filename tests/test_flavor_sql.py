@@ -43,7 +43,7 @@ def render(flavor: Flavor) -> list[tuple[str, str]]:
             "widen_column",
             "; ".join(flavor.widen_column(table, "demo_temperature", "value", "str", COLUMNS, KEYS)),
         ),
-        ("create_stage", flavor.create_stage(stage, COLUMNS)),
+        ("create_stage", flavor.create_stage(stage, COLUMNS, KEYS)),
         (
             "update_changed",
             flavor.update_changed(table, stage, KEYS, ["value", 'odd"name'], [], upsert=False),

@@ -34,7 +34,7 @@ def to_frame(table: pa.Table, dtypes: Mapping[str, str]) -> pd.DataFrame:
         elif pa.types.is_boolean(column.type) and column.null_count:
             df[name] = pd.array(column.to_pylist(), dtype="boolean")
         elif dtypes.get(name) == "json":
-            df[name] = df[name].map(_loads).astype(object)
+            df[name] = pd.Series([_loads(v) for v in column.to_pylist()], dtype=object, index=df.index)
     return df
 
 

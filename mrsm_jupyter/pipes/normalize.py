@@ -56,7 +56,11 @@ def _is_missing(value: Any) -> bool:
 def _json_text(value: Any) -> Any:
     if _is_missing(value):
         return None
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return (
+        value
+        if isinstance(value, str)
+        else json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+    )
 
 
 def _enforce_pandas(df: pd.DataFrame, dtypes: Mapping[str, str], pipe: object) -> pd.DataFrame:
@@ -110,10 +114,16 @@ def _tidy_object(series: pd.Series) -> pd.Series | None:
     return None
 
 
-def _frame_to_arrow(df: pd.DataFrame, pipe: object) -> pa.Table:
+def _check_column_names(df: pd.DataFrame, pipe: object) -> None:
     if df.columns.duplicated().any():
         dupes = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
         raise BatchError(pipe, f"the batch has duplicate column names {dupes}.", "Rename them.")
+    odd = [c for c in df.columns if not isinstance(c, str)]
+    if odd:
+        raise BatchError(pipe, f"column names must be strings, got {odd[:3]}.", "Rename the columns.")
+
+
+def _frame_to_arrow(df: pd.DataFrame, pipe: object) -> pa.Table:
     try:
         return pa.Table.from_pandas(df, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
@@ -161,6 +171,7 @@ def normalize_batch(
     """One clean Arrow table: declared dtypes, UTC datetimes, unique keys (last row wins)."""
     frame = to_pandas_frame(data, pipe)
     if isinstance(frame, pd.DataFrame):
+        _check_column_names(frame, pipe)
         frame = _frame_to_arrow(_enforce_pandas(frame, dtypes, pipe), pipe)
     table = frame.replace_schema_metadata(None)
     try:

@@ -22,15 +22,11 @@ class SchemaPlan:
     """What a batch needs from the table before it can be merged."""
 
     batch: pa.Table
+    # Each batch column's dtype once the plan is applied: the table's, the declared one or
+    # the inferred one (Arrow alone cannot tell JSON or UUIDs from text).
+    columns_types: dict[str, str] = field(default_factory=dict)
     add: dict[str, str] = field(default_factory=dict)
     widen: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def columns_types(self) -> dict[str, str]:
-        """The dtypes of the batch's columns once the plan is applied."""
-        return {
-            name: str(dtype_of_arrow(self.batch.schema.field(name).type)) for name in self.batch.column_names
-        }
 
 
 def _is_whole(array: pa.ChunkedArray) -> bool:
@@ -110,6 +106,7 @@ def plan_schema(
             columns[name], widened = _fit_column(array, table_types[name], name, static, pipe)
             if widened:
                 plan.widen[name] = widened
+            plan.columns_types[name] = widened or table_types[name]
             continue
         dtype = declared.get(name) or dtype_of_arrow(array.type)
         if dtype is None:  # all-null column never seen before: nothing to store yet
@@ -122,7 +119,7 @@ def plan_schema(
                 f"the batch has a new column {name!r} but the pipe is static.",
                 "Drop the column or edit the pipe to static=False.",
             )
-        plan.add[name] = dtype
+        plan.add[name] = plan.columns_types[name] = dtype
         columns[name] = array
     plan.batch = pa.table(columns) if columns else batch.select([])
     return plan

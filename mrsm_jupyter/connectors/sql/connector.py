@@ -260,7 +260,7 @@ class SQLConnector(InstanceConnector):
             return
         if current:
             self._ensure_partitions(s, pipe, plan.batch)
-        stage = s.stage(plan.batch, types)
+        stage = s.stage(plan.batch, types, keys)
         columns = list(types)
         if not current or not keys:
             result.inserted = s.execute(self.flavor.insert_all(table, stage, columns))

@@ -371,8 +371,8 @@ class Flavor:
         """A quoted name for a table that lives only as long as the session."""
         return self.quote(name)
 
-    def create_stage(self, stage: str, columns: Mapping[str, str]) -> str:
-        cols = ", ".join(f"{self.quote(c)} {self.sql_type(d, True)}" for c, d in columns.items())
+    def create_stage(self, stage: str, columns: Mapping[str, str], keys: Sequence[str]) -> str:
+        cols = ", ".join(f"{self.quote(c)} {self.sql_type(d, c in keys)}" for c, d in columns.items())
         return f"CREATE TEMPORARY TABLE {stage} ({cols})"
 
     def stage_rows(self, dbapi_connection: Any, stage: str, batch: pa.Table) -> None:
@@ -396,6 +396,8 @@ class Flavor:
         """Values read through a driver, as an Arrow column of the pipe's dtype."""
         if dtype is None:
             return pa.array(values)
+        if dtype == "bool":  # MySQL answers 1/0, Meerschaum's SQLite tables 1.0/0.0
+            values = [None if v is None else bool(v) for v in values]
         if dtype in ("json", "uuid", "str"):
             values = [v if v is None or isinstance(v, str) else _to_text(v) for v in values]
         return pa.array(values, type=arrow_type(dtype))

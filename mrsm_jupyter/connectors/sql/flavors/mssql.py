@@ -38,8 +38,8 @@ class MSSQLFlavor(Flavor):
     def temporary_name(self, name: str) -> str:
         return self.quote(f"#{name}")
 
-    def create_stage(self, stage: str, columns: Mapping[str, str]) -> str:
-        return super().create_stage(stage, columns).replace("CREATE TEMPORARY TABLE", "CREATE TABLE", 1)
+    def create_stage(self, stage: str, columns: Mapping[str, str], keys: Sequence[str]) -> str:
+        return super().create_stage(stage, columns, keys).replace("CREATE TEMPORARY TABLE", "CREATE TABLE", 1)
 
     def current_schema_sql(self) -> str:
         return "SCHEMA_NAME()"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy.engine.interfaces import Dialect
@@ -122,10 +122,10 @@ class SQLiteFlavor(Flavor):
                 pd.Series(values, dtype=object), utc=dtype == "datetime", format="ISO8601"
             )
             return pa.array(parsed, type=pa.timestamp("us", tz="UTC" if dtype == "datetime" else None))
+        if dtype == "date":
+            values = [None if v is None else date.fromisoformat(str(v)[:10]) for v in values]
         if dtype == "numeric":
             from decimal import Decimal  # noqa: PLC0415
 
             values = [None if v is None else Decimal(str(v)) for v in values]
-        if dtype == "bool":
-            values = [None if v is None else bool(v) for v in values]
         return super().arrow_column(values, dtype)

@@ -1,0 +1,124 @@
+"""Every dtype is stored and read back exactly on every instance, or refused with a clear
+error and the table left as it was."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+import mrsm_jupyter as mrsm
+from mrsm_jupyter.errors import BatchError, InvalidKeysError, SchemaError
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def pipe_for(instance: str, metric: str, **kwargs: object) -> mrsm.Pipe:
+    return mrsm.Pipe("test", metric, instance=instance, columns={"datetime": "dt", "id": "id"}, **kwargs)  # type: ignore[arg-type]
+
+
+def test_special_dtypes_round_trip(instance: str, metric: str) -> None:
+    ids = [uuid.UUID(int=1), uuid.UUID(int=2), None]
+    docs = {
+        "dt": [T0, T0 + timedelta(1), T0 + timedelta(2)],
+        "id": [1, 2, 3],
+        "doc": [{"a": 1, "b": [1, 2]}, None, {"é": "✓"}],
+        "key": ids,
+        "amount": [Decimal("1.1000000001"), Decimal("-20.5"), None],
+        "raw": [b"\x00\x01", None, b"abc"],
+        "day": [date(2024, 1, 1), None, date(1999, 12, 31)],
+        "flag": pd.array([True, None, False], dtype="boolean"),
+        "text": ["quote ' and \" and ;", None, "x" * 10_000],
+    }
+    pipe = pipe_for(
+        instance,
+        metric,
+        dtypes={"doc": "json", "key": "uuid", "amount": "numeric", "raw": "bytes", "day": "date"},
+    )
+    pipe.sync(pd.DataFrame(docs))
+    df = pipe.get_data()
+    assert df["doc"].tolist() == [{"a": 1, "b": [1, 2]}, None, {"é": "✓"}]
+    assert [None if pd.isna(v) else uuid.UUID(str(v)) for v in df["key"]] == ids
+    assert [None if pd.isna(v) else Decimal(v) for v in df["amount"]] == [
+        Decimal("1.1000000001"),
+        Decimal("-20.5"),
+        None,
+    ]
+    assert [None if v is None or (isinstance(v, float) and pd.isna(v)) else bytes(v) for v in df["raw"]] == [
+        b"\x00\x01",
+        None,
+        b"abc",
+    ]
+    assert [None if pd.isna(v) else pd.Timestamp(v).date() for v in df["day"]] == [
+        date(2024, 1, 1),
+        None,
+        date(1999, 12, 31),
+    ]
+    assert [None if pd.isna(v) else bool(v) for v in df["flag"]] == [True, None, False]
+    assert [None if pd.isna(v) else v for v in df["text"]] == docs["text"]
+    types = pipe.get_columns_types()
+    assert {types[c] for c in ("doc", "key", "amount", "raw", "day", "flag")} == {
+        "json",
+        "uuid",
+        "numeric",
+        "bytes",
+        "date",
+        "bool",
+    }
+    # A re-sync of the same values changes nothing: every type compares equal in the database.
+    assert pipe.sync(pd.DataFrame(docs)).unchanged == 3
+
+
+def test_declared_naive_datetimes_stay_naive(instance: str, metric: str) -> None:
+    pipe = mrsm.Pipe(
+        "test", metric, instance=instance, columns={"datetime": "dt"}, dtypes={"dt": "datetime64[ns]"}
+    )
+    pipe.sync(pd.DataFrame({"dt": [pd.Timestamp("2024-01-01 12:00")], "v": [1]}))
+    assert pipe.get_data()["dt"].tolist() == [pd.Timestamp("2024-01-01 12:00")]
+
+
+def test_lists_of_dicts_and_frames_get_the_same_types(instance: str, metric: str) -> None:
+    rows = [{"dt": T0, "id": 1, "v": 1, "s": "a"}, {"dt": T0 + timedelta(1), "id": 2, "v": None, "s": None}]
+    a = pipe_for(instance, metric)
+    b = mrsm.Pipe("test", metric, "frame", instance=instance, columns={"datetime": "dt", "id": "id"})
+    a.sync(rows)
+    b.sync(pd.DataFrame(rows))
+    assert a.get_columns_types() == b.get_columns_types()
+
+
+def test_mixed_value_types_are_refused_and_nothing_is_written(instance: str, metric: str) -> None:
+    pipe = pipe_for(instance, metric)
+    pipe.sync(pd.DataFrame({"dt": [T0], "id": [1], "v": [1.0]}))
+    with pytest.raises(BatchError, match=r"column 'mixed' mixes value types.*dtypes=\{'mixed': 'str'\}"):
+        pipe.sync(pd.DataFrame({"v": [2.0, 3.0], "mixed": [1, "a"]}).assign(dt=[T0, T0], id=[2, 3]))
+    assert pipe.get_rowcount() == 1 and "mixed" not in pipe.get_columns_types()
+
+
+def test_strings_into_a_float_column_widen_it_to_text(instance: str, metric: str) -> None:
+    pipe = pipe_for(instance, metric)
+    pipe.sync(pd.DataFrame({"dt": [T0], "id": [1], "v": [1.5]}))
+    result = pipe.sync(pd.DataFrame({"dt": [T0 + timedelta(1)], "id": [1], "v": ["n/a"]}))
+    assert result.columns_widened == ["v"]
+    assert pipe.get_data()["v"].tolist() == ["1.5", "n/a"]
+
+
+def test_unknown_declared_dtype_names_the_choices() -> None:
+    with pytest.raises(InvalidKeysError, match="Unknown dtype 'bogus'; use one of int, float"):
+        mrsm.Pipe("test", "x", instance="sql:memory", dtypes={"v": "bogus"}).dtypes
+
+
+def test_duplicate_column_names_are_refused(instance: str, metric: str) -> None:
+    df = pd.DataFrame([[T0, 1, 2]], columns=["dt", "id", "id"])
+    with pytest.raises(BatchError, match="duplicate column names"):
+        pipe_for(instance, metric).sync(df)
+
+
+def test_static_pipe_refuses_a_wider_type(instance: str, metric: str) -> None:
+    pipe = pipe_for(instance, metric, static=True)
+    pipe.sync(pd.DataFrame({"dt": [T0], "id": [1], "v": [1]}))
+    with pytest.raises(SchemaError, match="static"):
+        pipe.sync(pd.DataFrame({"dt": [T0], "id": [1], "v": [1.5]}))
+    assert pipe.get_data()["v"].tolist() == [1]
