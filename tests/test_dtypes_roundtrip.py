@@ -107,7 +107,7 @@ def test_strings_into_a_float_column_widen_it_to_text(instance: str, metric: str
 
 def test_unknown_declared_dtype_names_the_choices() -> None:
     with pytest.raises(InvalidKeysError, match="Unknown dtype 'bogus'; use one of int, float"):
-        mrsm.Pipe("test", "x", instance="sql:memory", dtypes={"v": "bogus"}).dtypes
+        _ = mrsm.Pipe("test", "x", instance="sql:memory", dtypes={"v": "bogus"}).dtypes
 
 
 def test_duplicate_column_names_are_refused(instance: str, metric: str) -> None:

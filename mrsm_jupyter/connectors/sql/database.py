@@ -11,7 +11,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -44,7 +44,7 @@ class Session(Protocol):
         self, sql: str, params: Mapping[str, Any] | None, dtypes: Mapping[str, str]
     ) -> pa.Table: ...
 
-    def stage(self, batch: pa.Table, dtypes: Mapping[str, str]) -> str:
+    def stage(self, batch: pa.Table, dtypes: Mapping[str, str], keys: Sequence[str]) -> str:
         """Make ``batch`` readable in SQL for this transaction; return its quoted name."""
 
 
@@ -77,7 +77,7 @@ class DuckDBSession:
     def fetch_arrow(self, sql: str, params: Mapping[str, Any] | None, dtypes: Mapping[str, str]) -> pa.Table:
         return self.con.sql(sql, params=dict(params) if params else None).to_arrow_table()
 
-    def stage(self, batch: pa.Table, dtypes: Mapping[str, str]) -> str:
+    def stage(self, batch: pa.Table, dtypes: Mapping[str, str], keys: Sequence[str]) -> str:
         name = f"mrsm_stage_{uuid.uuid4().hex[:12]}"
         self.con.register(name, batch)
         self.staged.append(name)
@@ -213,9 +213,9 @@ class SQLAlchemySession:
         ]
         return pa.table(dict(zip(names, arrays, strict=True))) if names else pa.table({})
 
-    def stage(self, batch: pa.Table, dtypes: Mapping[str, str]) -> str:
+    def stage(self, batch: pa.Table, dtypes: Mapping[str, str], keys: Sequence[str]) -> str:
         name = self.flavor.temporary_name(f"mrsm_stage_{uuid.uuid4().hex[:12]}")
-        self.conn.exec_driver_sql(self.flavor.create_stage(name, dtypes))
+        self.conn.exec_driver_sql(self.flavor.create_stage(name, dtypes, keys))
         self.flavor.stage_rows(self.conn.connection.dbapi_connection, name, batch)
         self.staged.append(name)
         return name
