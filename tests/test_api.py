@@ -37,7 +37,7 @@ def test_connectors_come_from_environment_and_config_file(root_dir: Path) -> Non
     assert found["sql:filed"] == {"uri": "sqlite:///x.db"}
     assert not any(k.startswith("root") for k in found)
     (root_dir / "config.json").write_text("{not json")
-    with pytest.raises(ConfigError, match="config.json is not valid JSON"):
+    with pytest.raises(ConfigError, match=r"config\.json is not valid JSON"):
         connector_attributes(env)
     (root_dir / "config.json").unlink()
 
