@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,10 @@ from mrsm_jupyter.pipes.schema import SchemaPlan, plan_schema
 
 if TYPE_CHECKING:
     from mrsm_jupyter.pipes.pipe import Pipe
+
+# Builds a read's SQL from the table's dtypes and the WHERE clause; returns it with the
+# dtypes of the result's columns.
+ReadBuilder = Callable[[Mapping[str, str], str], tuple[str, Mapping[str, str]]]
 
 # Drivers Meerschaum users' URIs imply, made explicit for SQLAlchemy.
 _DRIVERS = {
@@ -304,18 +308,45 @@ class SQLConnector(InstanceConnector):
             self.registry.update_parameters(s, pipe_id, pipe.parameters)
 
     # Reading.
-    def _where(
-        self, s: Session, pipe: Pipe, window: Window, params: Params | None
-    ) -> tuple[str, dict[str, Any], dict[str, str]]:
-        types = self._columns_types(s, pipe)
+    def _read(self, pipe: Pipe, window: Window, params: Params | None, build: ReadBuilder) -> pa.Table | None:
+        """Run one read; ``None`` when the pipe has no table.
+
+        Flavors answering with typed Arrow (DuckDB) skip the catalog when the registration
+        knows every dtype; the catalog is read only to explain (or retry) a failed read.
+        """
+        with self.db.session() as s:
+            if self.flavor.returns_typed_arrow and pipe.dtypes:
+                try:
+                    return self._read_with(s, pipe, window, params, build, pipe.dtypes)
+                except Exception:  # stale dtypes or no table: ask the catalog below
+                    pass
+            types = self._columns_types(s, pipe)
+            return self._read_with(s, pipe, window, params, build, types) if types else None
+
+    def _read_with(
+        self,
+        s: Session,
+        pipe: Pipe,
+        window: Window,
+        params: Params | None,
+        build: ReadBuilder,
+        types: Mapping[str, str],
+    ) -> pa.Table:
+        where, bound = self._filter(pipe, window, params, types)
+        sql, dtypes = build(types, where)
+        return s.fetch_arrow(sql, bound, dtypes)
+
+    def _filter(
+        self, pipe: Pipe, window: Window, params: Params | None, types: Mapping[str, str]
+    ) -> tuple[str, dict[str, Any]]:
+        """The WHERE clause of a window and params, checked against the table's columns."""
         unknown = [c for c in (params or {}) if c not in types]
-        if unknown and types:
+        if unknown:
             raise PipeError(
                 pipe, f"has no column {unknown[0]!r} to filter on.", f"Columns are: {', '.join(types)}."
             )
         dt = pipe.columns.get("datetime")
-        where, bound = self.flavor.where(dt if dt in types else None, window.begin, window.end, params, types)
-        return where, bound, types
+        return self.flavor.where(dt if dt in types else None, window.begin, window.end, params, types)
 
     def read_pipe(
         self,
@@ -326,29 +357,28 @@ class SQLConnector(InstanceConnector):
         order: str | None,
         limit: int | None,
     ) -> pa.Table:
-        with self.db.session() as s:
-            where, bound, types = self._where(s, pipe, window, params)
-            if not types:
-                return pa.table({})
+        def build(types: Mapping[str, str], where: str) -> tuple[str, Mapping[str, str]]:
             missing = [c for c in columns or [] if c not in types]
             if missing:
                 raise PipeError(
                     pipe, f"has no column {missing[0]!r} to select.", f"Columns are: {', '.join(types)}."
                 )
             order_by = [c for c in pipe.key_columns if c in types] if order else []
-            sql = self.flavor.select(self._table(pipe), columns, where, order_by, order == "desc", limit)
-            return s.fetch_arrow(sql, bound, types)
+            return self.flavor.select(
+                self._table(pipe), columns, where, order_by, order == "desc", limit
+            ), types
+
+        table = self._read(pipe, window, params, build)
+        return pa.table({}) if table is None else table
 
     def _aggregate(
-        self, pipe: Pipe, expression: str, window: Window, params: Params | None, dtype: str | None
+        self, pipe: Pipe, expression: str, window: Window, params: Params | None, dtype: str
     ) -> Any:
-        with self.db.session() as s:
-            where, bound, types = self._where(s, pipe, window, params)
-            if not types:
-                return None
-            sql = self.flavor.aggregate(self._table(pipe), f"{expression} AS value", where)
-            table = s.fetch_arrow(sql, bound, {"value": dtype} if dtype else {})
-        return table.column(0)[0].as_py()
+        def build(types: Mapping[str, str], where: str) -> tuple[str, Mapping[str, str]]:
+            return self.flavor.aggregate(self._table(pipe), f"{expression} AS value", where), {"value": dtype}
+
+        table = self._read(pipe, window, params, build)
+        return None if table is None else table.column(0)[0].as_py()
 
     def get_sync_time(self, pipe: Pipe, newest: bool, params: Params | None) -> Bound:
         dt = pipe.columns.get("datetime")
@@ -366,8 +396,11 @@ class SQLConnector(InstanceConnector):
     # Maintenance.
     def clear_pipe(self, pipe: Pipe, window: Window, params: Params | None) -> int:
         with self._locked(pipe) as s:
-            where, bound, types = self._where(s, pipe, window, params)
-            return s.execute(self.flavor.delete(self._table(pipe), where), bound) if types else 0
+            types = self._columns_types(s, pipe)
+            if not types:
+                return 0
+            where, bound = self._filter(pipe, window, params, types)
+            return s.execute(self.flavor.delete(self._table(pipe), where), bound)
 
     def drop_pipe(self, pipe: Pipe) -> None:
         with self._locked(pipe) as s:

@@ -27,6 +27,8 @@ class Flavor:
     max_identifier_length: ClassVar[int] = 63
     # Whether two names differing only in case are the same table or column.
     folds_identifier_case: ClassVar[bool] = False
+    # Whether reads come back as Arrow with the database's own types (no catalog needed).
+    returns_typed_arrow: ClassVar[bool] = False
     # Whether the key columns get an index when the table is created.
     indexes_keys: ClassVar[bool] = True
     types: ClassVar[Mapping[str, str]] = {

@@ -14,6 +14,7 @@ class DuckDBFlavor(Flavor):
     folds_identifier_case: ClassVar[bool] = True
     # Zone maps serve time windows; an index would make loads about 3x slower.
     indexes_keys: ClassVar[bool] = False
+    returns_typed_arrow: ClassVar[bool] = True
     types: ClassVar[dict[str, str]] = {
         **Flavor.types,
         "float": "DOUBLE",
