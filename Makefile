@@ -32,8 +32,8 @@ demo: setup
 	$(PY) -m mrsm_jupyter.demo
 
 lint: setup
-	$(PY) -m ruff check mrsm_jupyter tests bench
-	$(PY) -m ruff format --check mrsm_jupyter tests bench
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 typecheck: setup
 	$(PY) -m mypy
