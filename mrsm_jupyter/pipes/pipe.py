@@ -10,7 +10,7 @@ import copy
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import pandas as pd
 
@@ -240,6 +240,35 @@ class Pipe:
         return total
 
     # Reading.
+    @overload
+    def get_data(
+        self,
+        select_columns: Sequence[str] | None = None,
+        omit_columns: Sequence[str] | None = None,
+        begin: TimeLike = None,
+        end: TimeLike = None,
+        params: Mapping[str, Any] | None = None,
+        order: str | None = "asc",
+        limit: int | None = None,
+        as_iterator: Literal[False] = False,
+        chunk_interval: timedelta | int | None = None,
+    ) -> pd.DataFrame: ...
+
+    @overload
+    def get_data(
+        self,
+        select_columns: Sequence[str] | None = None,
+        omit_columns: Sequence[str] | None = None,
+        begin: TimeLike = None,
+        end: TimeLike = None,
+        params: Mapping[str, Any] | None = None,
+        order: str | None = "asc",
+        limit: int | None = None,
+        *,
+        as_iterator: Literal[True],
+        chunk_interval: timedelta | int | None = None,
+    ) -> Iterator[pd.DataFrame]: ...
+
     def get_data(
         self,
         select_columns: Sequence[str] | None = None,
@@ -294,8 +323,7 @@ class Pipe:
 
     def get_docs(self, **kwargs: Any) -> list[dict[str, Any]]:
         """Rows as a list of dicts (same arguments as :meth:`get_data`)."""
-        df = self.get_data(**kwargs)
-        assert isinstance(df, pd.DataFrame)
+        df: pd.DataFrame = self.get_data(**kwargs)
         return df.to_dict(orient="records")  # type: ignore[return-value]
 
     def get_doc(self, **kwargs: Any) -> dict[str, Any] | None:

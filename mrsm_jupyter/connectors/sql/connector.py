@@ -10,6 +10,7 @@ from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
@@ -36,6 +37,7 @@ from mrsm_jupyter.pipes.schema import SchemaPlan, plan_schema
 if TYPE_CHECKING:
     from mrsm_jupyter.pipes.pipe import Pipe
 
+ErrorTypes = tuple[type[BaseException], ...]
 # Builds a read's SQL from the table's dtypes and the WHERE clause; returns it with the
 # dtypes of the result's columns.
 ReadBuilder = Callable[[Mapping[str, str], str], tuple[str, Mapping[str, str]]]
@@ -67,6 +69,11 @@ class SQLConnector(InstanceConnector):
         self._registry = Registry(self.db)
         self._pipe_locks: dict[int, FileLock] = {}
         self._pipe_locks_guard = threading.Lock()
+
+    @property
+    def _database_errors(self) -> ErrorTypes:
+        """What a database (not our code) raises: only these become a SyncError."""
+        return (sa.exc.DBAPIError, duckdb.Error, *self.flavor.driver_errors())
 
     def _open_database(self, uri: str) -> Database:
         if self.flavor.name == "duckdb":
@@ -236,9 +243,7 @@ class SQLConnector(InstanceConnector):
         try:
             with self._locked(pipe) as s:
                 self._merge(s, pipe, self._pipe_id(s, pipe), batch, result)
-        except PipeError:
-            raise
-        except Exception as exc:
+        except self._database_errors as exc:
             raise SyncError(
                 pipe,
                 f"the database refused the batch ({type(exc).__name__}: {exc}).",

@@ -51,6 +51,10 @@ class Flavor:
         self.dialect = self.sqlalchemy_dialect()
         self._preparer = self.dialect.identifier_preparer
 
+    def driver_errors(self) -> tuple[type[BaseException], ...]:
+        """Exceptions the flavor's driver raises outside SQLAlchemy (bulk paths)."""
+        return ()
+
     # Dialect, quoting, parameters.
     def sqlalchemy_dialect(self) -> Dialect:
         from sqlalchemy.dialects import postgresql  # noqa: PLC0415
@@ -368,6 +372,10 @@ class Flavor:
 
     # Staging a batch and reading rows back (for flavors reached through SQLAlchemy).
     dbapi_placeholder: ClassVar[str] = "%s"
+
+    def connect_args(self, driver: str) -> dict[str, Any]:
+        """Keyword arguments for the DB-API ``connect()`` of ``driver`` (SQLAlchemy's name)."""
+        return {}
 
     def temporary_name(self, name: str) -> str:
         """A quoted name for a table that lives only as long as the session."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
@@ -37,6 +38,9 @@ class SQLiteFlavor(Flavor):
 
         dialect: Dialect = sqlite.dialect()
         return dialect
+
+    def driver_errors(self) -> tuple[type[BaseException], ...]:
+        return (sqlite3.Error,)
 
     def dtype_of_sql_type(self, sql_type: str) -> str:
         t = sql_type.upper()
