@@ -17,6 +17,7 @@ from mrsm_jupyter.connectors.registry import clear_connector_cache, get_connecto
 from mrsm_jupyter.demo import run as run_demo
 from mrsm_jupyter.errors import ConfigError, ConnectorError, InvalidKeysError, PipeError
 from mrsm_jupyter.pipes.bounds import Window, backtrack_begin, to_utc
+from mrsm_jupyter.pipes.fetch import order_by_dependencies, pipe_references
 from mrsm_jupyter.pipes.keys import default_target, split_negation
 from mrsm_jupyter.pipes.result import SyncResult
 
@@ -101,7 +102,7 @@ def test_reading_a_pipe_without_a_table(metric: str) -> None:
 
 
 def test_sync_without_data_says_what_to_do(metric: str) -> None:
-    with pytest.raises(PipeError, match=r"was given no data.*pipe\.sync\(df\)"):
+    with pytest.raises(PipeError, match=r"has no source to fetch from.*pipe\.sync\(df\)"):
         mrsm.Pipe("t", metric, instance="sql:memory").sync()
 
 
@@ -126,3 +127,22 @@ def test_demo_syncs_new_and_corrected_readings() -> None:
         pd.Timestamp(mrsm.Pipe("demo", "humidity", "campus", instance="sql:memory").get_sync_time()),
         pd.Timestamp,
     )
+
+
+def test_dependent_pipes_sync_after_their_parents() -> None:
+    raw = mrsm.Pipe("sql:src", "raw", instance="sql:memory")
+    daily = mrsm.Pipe(
+        "sql:src",
+        "daily",
+        instance="sql:memory",
+        parameters={"fetch": {"definition": "SELECT * FROM {{ Pipe('sql:src', 'hourly') }}"}},
+    )
+    hourly = mrsm.Pipe(
+        "sql:src",
+        "hourly",
+        instance="sql:memory",
+        parameters={"fetch": {"definition": "SELECT * FROM {{Pipe('sql:src','raw')}}"}},
+    )
+    assert order_by_dependencies([daily, hourly, raw]) == [raw, hourly, daily]
+    with pytest.raises(InvalidKeysError, match="literal keys"):
+        pipe_references("SELECT * FROM {{ Pipe(__import__('os').getcwd()) }}")

@@ -270,3 +270,42 @@ def test_copy_to_another_instance(instance: str, metric: str) -> None:
     copied = mrsm.Pipe("test", metric, instance="sql:memory")
     assert copied.columns == {"datetime": "dt", "id": "id"}
     pd.testing.assert_frame_equal(copied.get_data(), pipe.get_data())
+
+
+def test_sql_source_pipes_fetch_their_definition_incrementally(instance: str, metric: str) -> None:
+    raw = sensor_pipe(instance, metric)
+    raw.sync(frame(20, ids=2))  # minutes 0..9
+    label = instance.split(":", 1)[1]
+    derived = mrsm.Pipe(
+        instance,
+        f"{metric}_hourly",
+        instance=instance,
+        columns={"datetime": "dt", "id": "id"},
+        parameters={
+            "fetch": {
+                "definition": "SELECT dt, id, value * 2 AS doubled FROM "
+                f"{{{{ Pipe('test', '{metric}', instance='sql:{label}') }}}}",
+                "backtrack_minutes": 2,
+            }
+        },
+    )
+    first = derived.sync()
+    assert first.inserted == 20
+    raw.sync(frame(4, ids=2, start=20))  # minutes 10..11
+    second = derived.sync()  # backtrack of 2 minutes: re-reads minutes 7..11
+    assert (second.inserted, second.unchanged) == (4, 6)
+    assert derived.get_data()["doubled"].tolist()[-1] == 46.0
+
+
+def test_fetching_without_a_source_says_what_to_do(instance: str, metric: str) -> None:
+    with pytest.raises(PipeError, match=r"has no source to fetch from.*pipe\.sync\(df\)"):
+        sensor_pipe(instance, metric).sync()
+    bad = mrsm.Pipe(
+        instance,
+        metric,
+        instance=instance,
+        columns={"datetime": "dt"},
+        parameters={"fetch": {"definition": "SELECT nope FROM nowhere"}},
+    )
+    with pytest.raises(PipeError, match="its fetch definition failed"):
+        bad.sync()

@@ -216,14 +216,29 @@ class Pipe:
         lists, or an iterator or generator of these.
         """
         if df is None:
-            raise PipeError(
-                self,
-                "was given no data, and fetching from its connector is not available yet.",
-                "Pass the rows: pipe.sync(df).",
-            )
+            df = self.fetch(begin=begin, end=end)
         if _is_batch_iterator(df):
             return self._sync_batches(df, progress)
         return self._sync_one(df)
+
+    @property
+    def source_connector(self) -> Any:
+        """The connector rows come from (``None`` for a bare label such as ``"demo"``)."""
+        return get_connector(self.connector_keys) if ":" in self.connector_keys else None
+
+    def fetch(self, begin: TimeLike = None, end: TimeLike = None) -> Any:
+        """Rows from the source in ``[begin, end)``; ``begin`` defaults to the newest sync time
+        minus ``fetch.backtrack_minutes``."""
+        source = self.source_connector
+        if source is None or not hasattr(source, "fetch"):
+            raise PipeError(
+                self,
+                f"has no source to fetch from ({self.connector_keys!r} is only a label).",
+                "Pass the rows: pipe.sync(df), or give the pipe a source connector such as 'sql:src'.",
+            )
+        if begin is None:
+            begin = backtrack_begin(self.get_sync_time(), self.backtrack_minutes)
+        return source.fetch(self, Window.of(begin, end))
 
     def _sync_one(self, df: Any) -> SyncResult:
         batch = normalize_batch(df, self.dtypes, self.key_columns, self.columns.get("datetime"), self)

@@ -31,6 +31,7 @@ from mrsm_jupyter.connectors.sql.registrations import PIPES_TABLE, Registry
 from mrsm_jupyter.errors import ConnectorError, LockTimeoutError, PipeError, SchemaError, SyncError
 from mrsm_jupyter.pipes.bounds import Bound, Window
 from mrsm_jupyter.pipes.dtypes import STORED_AS, meerschaum_name
+from mrsm_jupyter.pipes.fetch import PipeReference, resolve_references
 from mrsm_jupyter.pipes.result import SyncResult
 from mrsm_jupyter.pipes.schema import SchemaPlan, plan_schema
 
@@ -397,6 +398,38 @@ class SQLConnector(InstanceConnector):
 
     def get_rowcount(self, pipe: Pipe, window: Window, params: Params | None) -> int:
         return int(self._aggregate(pipe, "COUNT(*)", window, params, "int") or 0)
+
+    # As a source: ``parameters.fetch.definition`` read between begin and end.
+    def fetch(self, pipe: Pipe, window: Window) -> pa.Table:
+        """Rows of the pipe's fetch definition in ``[begin, end)`` of its datetime column."""
+        definition = str((pipe.parameters.get("fetch") or {}).get("definition") or "").strip().rstrip(";")
+        if not definition:
+            raise PipeError(
+                pipe,
+                f"has no fetch definition to read {self.keys} with.",
+                "Set parameters={'fetch': {'definition': 'SELECT ...'}}, or pass rows: pipe.sync(df).",
+            )
+        query = resolve_references(definition, self._reference_table)
+        dt = pipe.columns.get("datetime")
+        # The source's types are unknown; the pipe's dtypes (and its datetime column) guide
+        # drivers that answer in text (SQLite).
+        dtypes = {**({dt: "datetime"} if dt else {}), **pipe.dtypes}
+        where, bound = self.flavor.where(dt, window.begin, window.end, None, dtypes)
+        try:
+            with self.db.session() as s:
+                return s.fetch_arrow(f"SELECT * FROM ({query}) AS mrsm_src{where}", bound, dtypes)
+        except self._database_errors as exc:
+            raise PipeError(
+                pipe,
+                f"its fetch definition failed on {self.keys} ({type(exc).__name__}: {exc}).",
+                "Fix parameters['fetch']['definition'] (it must select the pipe's datetime column).",
+            ) from exc
+
+    def _reference_table(self, ref: PipeReference) -> str:
+        from mrsm_jupyter.pipes.pipe import Pipe  # noqa: PLC0415 (pipes import connectors)
+
+        other = Pipe(*ref.keys, instance=ref.instance or self.keys)
+        return self.flavor.table(other.target, other.parameters.get("schema"))
 
     # Maintenance.
     def clear_pipe(self, pipe: Pipe, window: Window, params: Params | None) -> int:
