@@ -15,7 +15,8 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from mrsm_jupyter.connectors.registry import get_connector, make_connector
-    from mrsm_jupyter.errors import MrsmError, PipeError
+    from mrsm_jupyter.errors import JobError, MrsmError, PipeError
+    from mrsm_jupyter.jobs.api import Job, get_jobs
     from mrsm_jupyter.pipes.listing import get_pipes
     from mrsm_jupyter.pipes.pipe import Pipe
     from mrsm_jupyter.pipes.result import ActionResult, SyncResult
@@ -29,16 +30,22 @@ _LAZY = {
     "ActionResult": "mrsm_jupyter.pipes.result",
     "MrsmError": "mrsm_jupyter.errors",
     "PipeError": "mrsm_jupyter.errors",
+    "JobError": "mrsm_jupyter.errors",
+    "Job": "mrsm_jupyter.jobs.api",
+    "get_jobs": "mrsm_jupyter.jobs.api",
 }
 
 __all__ = [
     "ActionResult",
+    "Job",
+    "JobError",
     "MrsmError",
     "Pipe",
     "PipeError",
     "SyncResult",
     "__version__",
     "get_connector",
+    "get_jobs",
     "get_pipes",
     "make_connector",
 ]
@@ -55,3 +62,17 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext mrsm_jupyter``: the ``%mrsm`` and ``%%pipe`` magics and HTML reprs."""
+    # Imported here: importing the package must not import IPython.
+    from mrsm_jupyter.jupyter.magics import load  # noqa: PLC0415
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from mrsm_jupyter.jupyter.magics import unload  # noqa: PLC0415
+
+    unload(ipython)

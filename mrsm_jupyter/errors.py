@@ -50,3 +50,17 @@ class SyncError(PipeError):
 
 class LockTimeoutError(PipeError):
     """Another writer holds the pipe (or its database file) for too long."""
+
+
+class JobError(MrsmError):
+    """An operation on a background job failed. The message starts with the job's name."""
+
+    def __init__(self, job: str, problem: str, remedy: str = "") -> None:
+        self.job = job
+        self.problem = problem
+        self.remedy = remedy
+        # repr() keeps hostile names (newlines, NUL) from forging lines in logs and messages.
+        text = f"job {job[:80]!r}: {problem}"
+        if remedy:
+            text += f" {remedy}"
+        super().__init__(text)

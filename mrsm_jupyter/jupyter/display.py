@@ -1,0 +1,114 @@
+"""HTML for static outputs (nbconvert, GitHub): pipes, lists of pipes, connectors, action outcomes.
+
+Registered as IPython formatters by ``%load_ext mrsm_jupyter`` so the engine stays free of
+Jupyter. Every repr is deterministic: keys, names and numbers, never memory addresses.
+Only the standard library is imported here, so loading the extension stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from mrsm_jupyter.errors import MrsmError
+
+if TYPE_CHECKING:
+    from mrsm_jupyter.actions.outcome import ActionOutcome, Table
+    from mrsm_jupyter.pipes.pipe import Pipe
+
+_STYLE = "border-collapse:collapse;font-family:var(--jp-code-font-family,monospace);font-size:0.9em"
+_CELL = "padding:2px 8px;text-align:left;border-bottom:1px solid #ddd"
+
+
+def html_table(caption: str, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A plain HTML table; every cell is escaped."""
+    head = "".join(f'<th style="{_CELL}">{escape(str(h))}</th>' for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f'<td style="{_CELL}">{escape(str(c))}</td>' for c in row) + "</tr>" for row in rows
+    )
+    cap = f'<caption style="text-align:left;font-weight:bold">{escape(caption)}</caption>' if caption else ""
+    return f'<table class="mrsm-table" style="{_STYLE}">{cap}<tr>{head}</tr>{body}</table>'
+
+
+def _format_time(value: object) -> str:
+    if value is None:
+        return "no rows"
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _live_facts(pipe: Pipe) -> list[tuple[str, str]]:
+    """What the instance knows now; a repr must not fail, so an unreachable one says so."""
+    try:
+        if not pipe.exists():
+            return [("rows", "no table yet")]
+        return [("rows", f"{pipe.get_rowcount():,}"), ("newest", _format_time(pipe.get_sync_time()))]
+    except MrsmError as exc:
+        return [("instance", f"unavailable: {exc}")]
+
+
+def _columns_rows(pipe: Pipe) -> list[tuple[str, str, str]]:
+    roles = {column: role for role, column in pipe.columns.items()}
+    try:
+        types = pipe.get_columns_types()
+    except MrsmError:
+        types = {}
+    names = list(types) or list(roles)
+    return [(name, types.get(name, ""), roles.get(name, "")) for name in names]
+
+
+def pipe_html(pipe: Pipe) -> str:
+    """A pipe's keys, instance, table, tags, row count, newest sync time and columns."""
+    facts = [
+        ("connector", pipe.connector_keys),
+        ("metric", pipe.metric_key),
+        ("location", pipe.location_key or ""),
+        ("instance", pipe.instance_keys),
+        ("table", pipe.target),
+        ("tags", ", ".join(pipe.tags)),
+        *_live_facts(pipe),
+    ]
+    summary = html_table("", ("", ""), facts).replace("<tr><th", "<tr hidden><th", 1)
+    columns = html_table("columns", ("column", "type", "role"), _columns_rows(pipe))
+    return (
+        f'<div class="mrsm-pipe"><div style="font-weight:bold">{escape(repr(pipe))}</div>'
+        f'<div style="display:flex;gap:2em;align-items:flex-start">{summary}{columns}</div></div>'
+    )
+
+
+def pipes_html(value: Any) -> str | None:
+    """A list of pipes as one table; ``None`` (no HTML) for any other list."""
+    module = sys.modules.get("mrsm_jupyter.pipes.pipe")
+    # No pipe can exist before the engine's module is imported; other lists cost nothing.
+    if module is None or not value or not all(isinstance(item, module.Pipe) for item in value):
+        return None
+    rows = [(p.connector_keys, p.metric_key, p.location_key or "", p.instance_keys) for p in value]
+    return html_table(f"{len(rows)} pipes", ("connector", "metric", "location", "instance"), rows)
+
+
+def connector_html(connector: Any) -> str:
+    """A connector by its keys and description (a URI's password is never part of it)."""
+    description = getattr(getattr(connector, "db", None), "description", "")
+    rows = [("keys", connector.keys), ("type", type(connector).__name__)]
+    if description:
+        rows.append(("database", description))
+    return html_table("", ("", ""), rows).replace("<tr><th", "<tr hidden><th", 1)
+
+
+def _outcome_table_html(table: Table) -> str:
+    return html_table(table.caption, table.headers, table.rows)
+
+
+def outcome_html(outcome: ActionOutcome) -> str:
+    """Tables and frames of an action, then its message and one red line per failed pipe."""
+    parts = [_outcome_table_html(t) for t in outcome.tables]
+    for name, frame in outcome.frames.items():
+        parts.append(f"<div><b>{escape(name)}</b>{frame.to_html(index=False, border=0)}</div>")
+    if outcome.action == "help":
+        parts.append(f"<pre>{escape(outcome.message)}</pre>")
+    else:
+        parts.append(f"<div>{escape(outcome.message)}</div>")
+    parts += [f'<div style="color:#c00">{escape(f.line)}</div>' for f in outcome.failures]
+    return f'<div class="mrsm-outcome">{"".join(parts)}</div>'
