@@ -92,6 +92,16 @@ class InstanceConnector(ABC):
         for window in windows:
             yield self.read_pipe(pipe, columns, window, params, order, None)
 
+    def get_distinct(
+        self, pipe: Pipe, column: str, window: Window, params: Params | None, limit: int | None
+    ) -> list[Any]:
+        """Distinct values of one column, sorted; instances may override to ask the database."""
+        table = self.read_pipe(pipe, [column], window, params, None, None)
+        if table.num_columns == 0:
+            return []
+        values = sorted({v for v in table.column(0).to_pylist() if v is not None})
+        return values[:limit] if limit is not None else values
+
     @abstractmethod
     def get_sync_time(self, pipe: Pipe, newest: bool, params: Params | None) -> Bound: ...
 

@@ -3,12 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal, overload
 
 from mrsm_jupyter.connectors.registry import DEFAULT_INSTANCE, get_connector
 from mrsm_jupyter.pipes.keys import as_key_list
 from mrsm_jupyter.pipes.pipe import Pipe
 
 PipesDict = dict[str, dict[str, dict[str | None, Pipe]]]
+
+
+@overload
+def get_pipes(
+    connector_keys: str | Sequence[str] | None = None,
+    metric_keys: str | Sequence[str] | None = None,
+    location_keys: str | Sequence[str | None] | None = None,
+    tags: Sequence[str] | None = None,
+    instance: str | None = None,
+    as_list: Literal[False] = False,
+    mrsm_instance: str | None = None,
+) -> PipesDict: ...
+
+
+@overload
+def get_pipes(
+    connector_keys: str | Sequence[str] | None = None,
+    metric_keys: str | Sequence[str] | None = None,
+    location_keys: str | Sequence[str | None] | None = None,
+    tags: Sequence[str] | None = None,
+    instance: str | None = None,
+    *,
+    as_list: Literal[True],
+    mrsm_instance: str | None = None,
+) -> list[Pipe]: ...
 
 
 def get_pipes(

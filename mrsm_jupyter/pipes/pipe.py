@@ -367,6 +367,17 @@ class Pipe:
     ) -> int:
         return self.instance_connector.get_rowcount(self, Window.of(begin, end), params)
 
+    def get_distinct(
+        self,
+        column: str,
+        begin: TimeLike = None,
+        end: TimeLike = None,
+        params: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> list[Any]:
+        """The distinct non-null values of ``column`` in ``[begin, end)``, sorted."""
+        return self.instance_connector.get_distinct(self, column, Window.of(begin, end), params, limit)
+
     def get_sync_time(self, newest: bool = True, params: Mapping[str, Any] | None = None) -> Bound:
         """The newest (or oldest) value of the datetime column; ``None`` when there are no rows."""
         value = self.instance_connector.get_sync_time(self, newest, params)

@@ -386,6 +386,20 @@ class SQLConnector(InstanceConnector):
         table = self._read(pipe, window, params, build)
         return None if table is None else table.column(0)[0].as_py()
 
+    def get_distinct(
+        self, pipe: Pipe, column: str, window: Window, params: Params | None, limit: int | None
+    ) -> list[Any]:
+        def build(types: Mapping[str, str], where: str) -> tuple[str, Mapping[str, str]]:
+            if column not in types:
+                raise PipeError(pipe, f"has no column {column!r}.", f"Columns are: {', '.join(types)}.")
+            col = self.flavor.quote(column)
+            where += (" AND " if where else " WHERE ") + f"{col} IS NOT NULL"
+            sql = self.flavor.select(self._table(pipe), [column], where, [column], False, limit)
+            return sql.replace("SELECT ", "SELECT DISTINCT ", 1), {column: types[column]}
+
+        table = self._read(pipe, window, params, build)
+        return [] if table is None else table.column(0).to_pylist()
+
     def get_sync_time(self, pipe: Pipe, newest: bool, params: Params | None) -> Bound:
         dt = pipe.columns.get("datetime")
         if not dt:
