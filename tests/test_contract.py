@@ -309,3 +309,20 @@ def test_fetching_without_a_source_says_what_to_do(instance: str, metric: str) -
     )
     with pytest.raises(PipeError, match="its fetch definition failed"):
         bad.sync()
+
+
+def test_percent_signs_and_colons_in_names(instance: str, metric: str) -> None:
+    pipe = mrsm.Pipe("test", f"{metric}%:x", instance=instance, columns={"datetime": "d%t", "id": "i:d"})
+    batch = pd.DataFrame({"d%t": [T0, T0], "i:d": [1, 2], "%s 100%": [1.0, 2.0], ":value": ["a", "b"]})
+    assert pipe.sync(batch).inserted == 2
+    assert pipe.sync(batch.assign(**{"%s 100%": [1.0, 3.0]})).updated == 1
+    df = pipe.get_data(params={"i:d": 2, ":value": "b"})
+    assert df["%s 100%"].tolist() == [3.0]
+
+
+def test_distinct_values(instance: str, metric: str) -> None:
+    pipe = sensor_pipe(instance, metric)
+    pipe.sync(frame(12, ids=3))
+    assert pipe.get_distinct("id") == [0, 1, 2]
+    assert pipe.get_distinct("id", params={"id": "_1"}, limit=1) == [0]
+    assert pipe.get_distinct("id", begin=T0 + timedelta(minutes=3)) == [0, 1, 2]

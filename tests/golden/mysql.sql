@@ -35,23 +35,23 @@ INSERT INTO `demo_temperature` (`dt`, `station id`, `value`, `odd"name`) SELECT 
 INSERT INTO `demo_temperature` (`dt`, `station id`, `value`, `odd"name`) SELECT `dt`, `station id`, `value`, `odd"name` FROM `mrsm_stage_1`;
 
 -- select
-SELECT `dt`, `value` FROM `demo_temperature` WHERE `dt` >= :begin AND `dt` < :end AND (`station id` IS NULL OR `station id` IN (:p0_in0)) AND (`station id` NOT IN (:p0_out0)) AND (`value` IS NOT NULL) ORDER BY `dt` ASC, `station id` ASC LIMIT 100  -- [('begin', 'BEGIN'), ('end', 'END'), ('p0_in0', 'a'), ('p0_out0', 'b')];
+SELECT `dt`, `value` FROM `demo_temperature` WHERE `dt` >= %(begin)s AND `dt` < %(end)s AND (`station id` IS NULL OR `station id` IN (%(p0_in0)s)) AND (`station id` NOT IN (%(p0_out0)s)) AND (`value` IS NOT NULL) ORDER BY `dt` ASC, `station id` ASC LIMIT 100  -- [('begin', 'BEGIN'), ('end', 'END'), ('p0_in0', 'a'), ('p0_out0', 'b')];
 
 -- delete
-DELETE FROM `demo_temperature` WHERE `dt` >= :begin AND `dt` < :end AND (`station id` IS NULL OR `station id` IN (:p0_in0)) AND (`station id` NOT IN (:p0_out0)) AND (`value` IS NOT NULL);
+DELETE FROM `demo_temperature` WHERE `dt` >= %(begin)s AND `dt` < %(end)s AND (`station id` IS NULL OR `station id` IN (%(p0_in0)s)) AND (`station id` NOT IN (%(p0_out0)s)) AND (`value` IS NOT NULL);
 
 -- deduplicate
 CREATE TEMPORARY TABLE `mrsm_dedup` AS SELECT `dt`, `station id`, `value`, `odd"name` FROM (SELECT `dt`, `station id`, `value`, `odd"name`, ROW_NUMBER() OVER (PARTITION BY `dt`, `station id` ORDER BY `dt`, `station id`) AS mrsm_rn FROM `demo_temperature`) AS d WHERE mrsm_rn = 1; DELETE FROM `demo_temperature`; INSERT INTO `demo_temperature` (`dt`, `station id`, `value`, `odd"name`) SELECT `dt`, `station id`, `value`, `odd"name` FROM `mrsm_dedup`; DROP TABLE `mrsm_dedup`;
 
 -- columns
-SELECT column_name, column_type FROM information_schema.columns WHERE table_name = :table AND table_schema = DATABASE() ORDER BY ordinal_position;
+SELECT column_name, column_type FROM information_schema.columns WHERE table_name = %(table)s AND table_schema = DATABASE() ORDER BY ordinal_position;
 
 -- pipes_table
 CREATE TABLE IF NOT EXISTS `mrsm_pipes` (pipe_id INTEGER AUTO_INCREMENT PRIMARY KEY, connector_keys VARCHAR(256) NOT NULL, metric_key VARCHAR(256) NOT NULL, location_key VARCHAR(256), parameters TEXT);
 
 -- register
-INSERT INTO `mrsm_pipes` (connector_keys, metric_key, location_key, parameters) VALUES (:connector_keys, :metric_key, :location_key, :parameters);
+INSERT INTO `mrsm_pipes` (connector_keys, metric_key, location_key, parameters) VALUES (%(connector_keys)s, %(metric_key)s, %(location_key)s, %(parameters)s);
 
 -- lock
-SELECT GET_LOCK(:name, :timeout);
+SELECT GET_LOCK(%(name)s, %(timeout)s);
 

@@ -191,19 +191,26 @@ class DuckDBDatabase:
 
 
 class SQLAlchemySession:
+    """Statements go to the driver as written (``exec_driver_sql``), in the driver's own
+    paramstyle: SQLAlchemy's ``text()`` would read ``:x`` inside quoted names as parameters."""
+
     def __init__(self, conn: sa.Connection, flavor: Flavor) -> None:
         self.conn = conn
         self.flavor = flavor
         self.staged: list[str] = []
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
-        return int(self.conn.execute(sa.text(sql), dict(params or {})).rowcount or 0)
+        return int(self.conn.exec_driver_sql(sql, dict(params or {})).rowcount or 0)
 
     def fetchall(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in self.conn.execute(sa.text(sql), dict(params or {})).fetchall()]
+        return [tuple(row) for row in self.conn.exec_driver_sql(sql, dict(params or {})).fetchall()]
 
     def fetch_arrow(self, sql: str, params: Mapping[str, Any] | None, dtypes: Mapping[str, str]) -> pa.Table:
-        result = self.conn.execute(sa.text(sql), dict(params or {}))
+        dbapi_connection = self.conn.connection.dbapi_connection
+        fast = self.flavor.fetch_arrow_fast(dbapi_connection, sql, dict(params or {}), dtypes)
+        if fast is not None:
+            return fast
+        result = self.conn.exec_driver_sql(sql, dict(params or {}))
         names = list(result.keys())
         rows = result.fetchall()
         columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
@@ -215,21 +222,22 @@ class SQLAlchemySession:
 
     def stage(self, batch: pa.Table, dtypes: Mapping[str, str], keys: Sequence[str]) -> str:
         name = self.flavor.temporary_name(f"mrsm_stage_{uuid.uuid4().hex[:12]}")
-        self.conn.exec_driver_sql(self.flavor.create_stage(name, dtypes, keys))
+        self.conn.exec_driver_sql(self.flavor.create_stage(name, dtypes, keys), {})
         self.flavor.stage_rows(self.conn.connection.dbapi_connection, name, batch)
         self.staged.append(name)
         return name
 
     def unstage(self) -> None:
         for name in self.staged:
-            self.conn.exec_driver_sql(f"DROP TABLE {name}")
+            self.conn.exec_driver_sql(f"DROP TABLE {name}", {})
         self.staged.clear()
 
 
 class SQLAlchemyDatabase:
     def __init__(self, flavor: Flavor, uri: str) -> None:
         self.flavor = flavor
-        self.engine = sa.create_engine(uri, pool_pre_ping=True)
+        driver = sa.make_url(uri).get_driver_name()
+        self.engine = sa.create_engine(uri, pool_pre_ping=True, connect_args=flavor.connect_args(driver))
         self.description = self.engine.url.render_as_string(hide_password=True)
         if flavor.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -248,7 +256,7 @@ class SQLAlchemyDatabase:
             session = SQLAlchemySession(conn, self.flavor)
             try:
                 if lock is not None:
-                    _check_lock(conn.execute(sa.text(lock[0]), lock[1]).scalar())
+                    _check_lock(conn.exec_driver_sql(lock[0], lock[1]).scalar())
                 yield session
                 session.unstage()
                 conn.commit()
@@ -257,7 +265,7 @@ class SQLAlchemyDatabase:
                 raise
             finally:
                 if unlock is not None and not conn.invalidated:
-                    conn.execute(sa.text(unlock[0]), unlock[1])
+                    conn.exec_driver_sql(unlock[0], unlock[1])
                     conn.commit()
 
     def close(self) -> None:

@@ -1,7 +1,9 @@
 """The shared SQL of every flavor. Subclasses override only what differs.
 
 Identifiers are quoted by SQLAlchemy's identifier preparer of the flavor's dialect; values
-are always bound parameters (``:name`` placeholders, rendered per flavor by :meth:`param`).
+are always bound parameters, written in the driver's own paramstyle by :meth:`param`
+(statements go to the driver as they are, so ``%`` in names is doubled where the driver
+reads ``%(name)s``, and every statement is sent with a parameter dict, even an empty one).
 Builders return ``(sql, params)`` or plain SQL when nothing is bound.
 """
 
@@ -59,6 +61,7 @@ class Flavor:
     def sqlalchemy_dialect(self) -> Dialect:
         from sqlalchemy.dialects import postgresql  # noqa: PLC0415
 
+        # pyformat, as psycopg: the preparer doubles % in names, which the driver undoes.
         dialect: Dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
         return dialect
 
@@ -70,8 +73,8 @@ class Flavor:
         return f"{self.quote(schema)}.{self.quote(name)}" if schema else self.quote(name)
 
     def param(self, name: str) -> str:
-        """A placeholder for a bound value."""
-        return f":{name}"
+        """A placeholder for a bound value, in the driver's paramstyle (psycopg, PyMySQL)."""
+        return f"%({name})s"
 
     def bind_value(self, value: Any, dtype: str | None) -> Any:
         """A Python value as the driver wants it bound (e.g. SQLite's text datetimes)."""
@@ -376,6 +379,13 @@ class Flavor:
     def connect_args(self, driver: str) -> dict[str, Any]:
         """Keyword arguments for the DB-API ``connect()`` of ``driver`` (SQLAlchemy's name)."""
         return {}
+
+    def fetch_arrow_fast(
+        self, dbapi_connection: Any, sql: str, params: Mapping[str, Any], dtypes: Mapping[str, str]
+    ) -> pa.Table | None:
+        """Run a read on the DB-API connection where the driver has a faster way to Arrow
+        than SQLAlchemy's rows; None: read through SQLAlchemy instead."""
+        return None
 
     def temporary_name(self, name: str) -> str:
         """A quoted name for a table that lives only as long as the session."""

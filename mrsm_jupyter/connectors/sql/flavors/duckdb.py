@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from sqlalchemy.engine.interfaces import Dialect
+
 from mrsm_jupyter.connectors.sql.flavors.base import Flavor, Query
 
 
@@ -30,6 +32,13 @@ class DuckDBFlavor(Flavor):
     pipes_id_column: ClassVar[str] = "pipe_id INTEGER DEFAULT(nextval('pipe_id_seq')) PRIMARY KEY"
     pipes_key_type: ClassVar[str] = "VARCHAR"
     pipes_parameters_type: ClassVar[str] = "VARCHAR"
+
+    def sqlalchemy_dialect(self) -> Dialect:
+        from sqlalchemy.dialects import postgresql  # noqa: PLC0415
+
+        # DuckDB quotes like PostgreSQL; "named" keeps % in names as it is.
+        dialect: Dialect = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
+        return dialect
 
     def param(self, name: str) -> str:
         return f"${name}"

@@ -35,6 +35,9 @@ class MSSQLFlavor(Flavor):
         dialect: Dialect = mssql.dialect()  # type: ignore[no-untyped-call]
         return dialect
 
+    def param(self, name: str) -> str:
+        return f":{name}"
+
     def temporary_name(self, name: str) -> str:
         return self.quote(f"#{name}")
 

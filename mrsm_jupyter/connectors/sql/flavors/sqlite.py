@@ -39,6 +39,9 @@ class SQLiteFlavor(Flavor):
         dialect: Dialect = sqlite.dialect()
         return dialect
 
+    def param(self, name: str) -> str:
+        return f":{name}"  # sqlite3's named style
+
     def driver_errors(self) -> tuple[type[BaseException], ...]:
         return (sqlite3.Error,)
 
