@@ -178,11 +178,17 @@ class SQLConnector(InstanceConnector):
                 "Give the pipe another target=...",
             )
 
-    def _create_table(self, s: Session, pipe: Pipe, columns: Mapping[str, str], keys: Sequence[str]) -> None:
+    def _create_table(
+        self, s: Session, pipe: Pipe, batch: pa.Table, columns: Mapping[str, str], keys: Sequence[str]
+    ) -> None:
+        """Create the table, load the first batch straight into it, then index it (as a bulk
+        load should: an index built once is cheaper than one maintained row by row)."""
         self._check_new_table(s, pipe)
         table = self._table(pipe)
         for statement in self.flavor.create_table(table, columns, keys):
             s.execute(statement)
+        if batch.num_rows:
+            s.load(table, batch)
         if keys and (self.flavor.indexes_keys or pipe.upsert):
             s.execute(self.flavor.create_key_index(table, pipe.target, keys, unique=pipe.upsert))
 
@@ -258,21 +264,24 @@ class SQLConnector(InstanceConnector):
         plan = plan_schema(batch, current, pipe.dtypes, pipe.static, pipe)
         types = plan.columns_types
         keys = [k for k in pipe.key_columns if k in types]
-        table = self._table(pipe)
-        if not current:
-            self._create_table(s, pipe, types, keys)
-            result.created_table = True
-        else:
-            self._alter_table(s, pipe, plan, current)
         result.columns_added, result.columns_widened = list(plan.add), list(plan.widen)
         self._remember_dtypes(s, pipe, pipe_id, {**current, **types})
-        if plan.batch.num_rows == 0:
+        if not current:
+            self._create_table(s, pipe, plan.batch, types, keys)
+            result.created_table, result.inserted = True, plan.batch.num_rows
             return
-        if current:
+        self._alter_table(s, pipe, plan, current)
+        if plan.batch.num_rows:
             self._ensure_partitions(s, pipe, plan.batch)
-        stage = s.stage(plan.batch, types, keys)
-        columns = list(types)
-        if not current or not keys:
+            self._merge_rows(s, pipe, plan, keys, result)
+
+    def _merge_rows(
+        self, s: Session, pipe: Pipe, plan: SchemaPlan, keys: Sequence[str], result: SyncResult
+    ) -> None:
+        """Insert new keys, update changed rows, leave identical rows alone (in the database)."""
+        table, columns = self._table(pipe), list(plan.columns_types)
+        stage = s.stage(plan.batch, plan.columns_types, keys)
+        if not keys:
             result.inserted = s.execute(self.flavor.insert_all(table, stage, columns))
             return
         nullable = [k for k in keys if plan.batch.column(k).null_count]
@@ -284,9 +293,8 @@ class SQLConnector(InstanceConnector):
         else:
             values = [c for c in columns if c not in keys]
             if values:
-                result.updated = s.execute(
-                    self.flavor.update_changed(table, stage, keys, values, nullable, pipe.upsert)
-                )
+                update = self.flavor.update_changed(table, stage, keys, values, nullable, pipe.upsert)
+                result.updated = s.execute(update)
             result.inserted = s.execute(self.flavor.insert_new(table, stage, keys, columns, nullable))
         result.unchanged = plan.batch.num_rows - result.inserted - result.updated
 

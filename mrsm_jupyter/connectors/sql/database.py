@@ -47,6 +47,9 @@ class Session(Protocol):
     def stage(self, batch: pa.Table, dtypes: Mapping[str, str], keys: Sequence[str]) -> str:
         """Make ``batch`` readable in SQL for this transaction; return its quoted name."""
 
+    def load(self, table: str, batch: pa.Table) -> None:
+        """Append ``batch`` to ``table`` (quoted) by the fastest bulk path, columns by name."""
+
 
 class Database(Protocol):
     flavor: Flavor
@@ -82,6 +85,11 @@ class DuckDBSession:
         self.con.register(name, batch)
         self.staged.append(name)
         return self.flavor.quote(name)
+
+    def load(self, table: str, batch: pa.Table) -> None:
+        staged = self.stage(batch, {}, [])
+        cols = ", ".join(self.flavor.quote(c) for c in batch.column_names)
+        self.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {staged}")
 
     def unstage(self) -> None:
         for name in self.staged:
@@ -226,6 +234,9 @@ class SQLAlchemySession:
         self.flavor.stage_rows(self.conn.connection.dbapi_connection, name, batch)
         self.staged.append(name)
         return name
+
+    def load(self, table: str, batch: pa.Table) -> None:
+        self.flavor.stage_rows(self.conn.connection.dbapi_connection, table, batch)
 
     def unstage(self) -> None:
         for name in self.staged:

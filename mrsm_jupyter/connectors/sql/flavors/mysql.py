@@ -21,7 +21,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-import sqlalchemy as sa
 from sqlalchemy.engine.interfaces import Dialect
 
 from mrsm_jupyter.connectors.sql.flavors.base import Flavor, Query
@@ -134,7 +133,8 @@ class MySQLFlavor(Flavor):
     def lock_pipe(self, key: int) -> Query | None:
         # A named lock held by the connection until RELEASE_LOCK (after COMMIT).
         return f"SELECT GET_LOCK({self.param('name')}, {self.param('timeout')})", {
-            "name": f"mrsm_pipe_{key}", "timeout": 120,
+            "name": f"mrsm_pipe_{key}",
+            "timeout": 120,
         }
 
     def unlock_pipe(self, key: int) -> Query | None:
