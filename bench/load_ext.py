@@ -45,7 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     shell = statistics.median(in_shell() for _ in range(args.repeats))
     kernel = statistics.median(in_kernel() for _ in range(args.repeats))
-    print("| where | median of %d |\n|---|---|" % args.repeats)
+    print(f"| where | median of {args.repeats} |\n|---|---|")
     print(f"| fresh IPython shell | {shell * 1000:.1f} ms |")
     print(f"| fresh ipykernel (round trip) | {kernel * 1000:.1f} ms |")
 
