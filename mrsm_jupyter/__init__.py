@@ -76,3 +76,8 @@ def unload_ipython_extension(ipython: Any) -> None:
     from mrsm_jupyter.jupyter.magics import unload  # noqa: PLC0415
 
     unload(ipython)
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """``jupyter server`` finds the REST API here; the module is imported only when loading."""
+    return [{"module": "mrsm_jupyter.jupyter.server.extension"}]

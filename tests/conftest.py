@@ -2,23 +2,34 @@
 
 Server flavors run against the real local servers. Their URIs can be overridden with
 ``MRSM_TEST_POSTGRESQL`` and ``MRSM_TEST_MARIADB`` (each pytest-xdist worker gets its own database).
+The ``api`` flavor is a real Jupyter server (one per worker) whose own instance is a DuckDB file.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
+import psutil
 import psycopg
 import pymysql
 import pytest
 import sqlalchemy as sa
 
+# jp_serverapp and jp_fetch (tests/test_server_security.py). It runs coroutine tests itself:
+# no pytest-asyncio (whose asyncio_mode=auto makes jp_fetch time out).
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
 POSTGRESQL_ADMIN = os.environ.get("MRSM_TEST_POSTGRESQL", "postgresql://postgres@localhost:5432/postgres")
 MARIADB_ADMIN = os.environ.get("MRSM_TEST_MARIADB", "mysql://root@127.0.0.1:3306/test")
-INSTANCE_FLAVORS = ["duckdb", "duckdb_memory", "sqlite", "postgresql", "mariadb"]
+INSTANCE_FLAVORS = ["duckdb", "duckdb_memory", "sqlite", "postgresql", "mariadb", "api"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -26,7 +37,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="rewrite the golden SQL files")
 
 
+# Contract tests that cannot apply to a flavor, and why. Strict: a gap that closes fails
+# until it is removed from here.
+_SQL_SOURCE = (
+    "the test uses its instance as a SQL source (fetch.definition); an api: connector as a source "
+    "reads a remote pipe (fetch.pipe), as Meerschaum's does, and runs no SQL sent by a client"
+)
+KNOWN_GAPS = {
+    ("test_sql_source_pipes_fetch_their_definition_incrementally", "api"): _SQL_SOURCE,
+    ("test_fetching_without_a_source_says_what_to_do", "api"): _SQL_SOURCE,
+}
+
+
+def _mark_known_gaps(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        flavor = callspec.params.get("instance") if callspec else None
+        reason = KNOWN_GAPS.get((getattr(item, "originalname", item.name), flavor))
+        if reason:
+            item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _mark_known_gaps(items)
     if config.getoption("--slow") or os.environ.get("MRSM_TEST_SLOW"):
         return
     skip = pytest.mark.skip(reason="slow: run with --slow or MRSM_TEST_SLOW=1")
@@ -79,10 +112,61 @@ def instance_uris(root_dir: Path) -> dict[str, str]:
     }
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_for_server(proc: subprocess.Popen[bytes], url: str, token: str, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"jupyter server exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, headers={"Authorization": f"token {token}"}, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"jupyter server did not answer within 60 s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Jupyter server with the mrsm_jupyter extension, on 127.0.0.1 with a token; its
+    default instance (``sql:local``) is a DuckDB file in a root of its own. Yields its URI."""
+    root = tmp_path_factory.mktemp("api_server_root")
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {**os.environ, "MRSM_JUPYTER_ROOT": str(root / "mrsm"), "JUPYTER_CONFIG_DIR": str(root / "config")}
+    env |= {"JUPYTER_RUNTIME_DIR": str(root / "runtime"), "JUPYTER_DATA_DIR": str(root / "data")}
+    argv = [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", f"--port={port}"]
+    argv += ["--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}"]
+    argv += ["--ServerApp.allow_unauthenticated_access=False", f"--ServerApp.root_dir={root}"]
+    argv += ["--ServerApp.jpserver_extensions={'mrsm_jupyter': True}"]
+    log = root / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=root)
+    try:
+        _wait_for_server(proc, f"http://127.0.0.1:{port}/mrsm/api/instances", token, log)
+        yield f"http://127.0.0.1:{port}/?token={token}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @pytest.fixture(params=INSTANCE_FLAVORS)
 def instance(request: pytest.FixtureRequest, instance_uris: dict[str, str]) -> str:
-    """Instance keys, one per flavor; the connector is defined through MRSM_SQL_<LABEL>."""
+    """Instance keys, one per flavor; the connector is defined through MRSM_<TYPE>_<LABEL>."""
     label = f"test{request.param.replace('_', '')}"
+    if request.param == "api":
+        os.environ[f"MRSM_API_{label.upper()}"] = request.getfixturevalue("api_server")
+        return f"api:{label}"
     os.environ[f"MRSM_SQL_{label.upper()}"] = instance_uris[request.param]
     return f"sql:{label}"
 
@@ -91,3 +175,25 @@ def instance(request: pytest.FixtureRequest, instance_uris: dict[str, str]) -> s
 def metric() -> str:
     """A metric key no other test uses, so tests never see each other's pipes."""
     return f"m{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def jobs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A root of its own for a jobs test; every process started under it is ended afterwards.
+
+    Runners, their children, kernels and supervisors all carry ``MRSM_JUPYTER_ROOT`` in their
+    environment, which is how the teardown finds the ones a failing test left behind.
+    """
+    root = tmp_path / "root"
+    root.mkdir()
+    monkeypatch.setenv("MRSM_JUPYTER_ROOT", str(root))
+    yield root
+    leftovers = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.pid != os.getpid() and proc.environ().get("MRSM_JUPYTER_ROOT") == str(root):
+                proc.kill()
+                leftovers.append(proc)
+        except psutil.Error:
+            continue
+    psutil.wait_procs(leftovers, timeout=5)
