@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from mrsm_jupyter import errors
 from mrsm_jupyter.connectors.instance import InstanceConnector, Params, PipeKeys
+from mrsm_jupyter.connectors.registry import DEFAULT_INSTANCE
 from mrsm_jupyter.errors import ConnectorError, MrsmError, PipeError
 from mrsm_jupyter.jobs import errors as job_errors
 from mrsm_jupyter.jupyter.server.payloads import (
@@ -75,10 +76,11 @@ class APIConnector(InstanceConnector):
             )
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         self.base_url = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}/"
-        self.remote_instance: str | None = attrs.get("instance") or query.get("instance")
+        # The instance on the server that holds the pipes.
+        self.remote_instance = str(attrs.get("instance") or query.get("instance") or DEFAULT_INSTANCE)
         token = attrs.get("token") or query.get("token")
         self.retries = int(attrs.get("retries", 3))
-        self.page_rows = int(attrs.get("page_rows", 100_000))
+        self.page_rows = int(attrs.get("page_rows", 1_000_000))
         self.page_bytes = int(attrs.get("page_bytes", 64 * 1024 * 1024))
         self.chunk_bytes = int(attrs.get("chunk_bytes", 32 * 1024 * 1024))
         self.progress = bool(attrs.get("progress", False))
@@ -107,12 +109,14 @@ class APIConnector(InstanceConnector):
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """One call, retried on connection errors; errors come back as the server raised them."""
-        params = [*(query or []), *([("instance_keys", self.remote_instance)] if self.remote_instance else [])]
+        params = [*(query or []), ("instance_keys", self.remote_instance)]
         if body is not None:
             content, headers = dumps(body).encode(), {"Content-Type": "application/json"}
         for attempt in range(self.retries + 1):
             try:
-                response = self._client.request(method, path, params=params, content=content, headers=headers)
+                response = self._client.request(
+                    method, path, params=tuple(params), content=content, headers=headers
+                )
                 break
             except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ConnectTimeout) as exc:
                 if attempt == self.retries:
@@ -151,10 +155,16 @@ class APIConnector(InstanceConnector):
             return PipeError(pipe, f"{self.keys} answered {response.status_code}: {text}")
         return (cls or ConnectorError)(f"{self.keys}: {text}")
 
-    def _pipe_query(self, pipe: Pipe, window: Window | None = None, params: Params | None = None) -> QueryParams:
+    def _pipe_query(
+        self, pipe: Pipe, window: Window | None = None, params: Params | None = None
+    ) -> QueryParams:
         query = [("parameters", dumps(pipe.parameters))]
         if window is not None:
-            query += [(k, str(encode_bound(v))) for k, v in (("begin", window.begin), ("end", window.end)) if v is not None]
+            query += [
+                (k, str(encode_bound(v)))
+                for k, v in (("begin", window.begin), ("end", window.end))
+                if v is not None
+            ]
         if params is not None:
             query.append(("params", dumps(params)))
         return query
@@ -198,14 +208,21 @@ class APIConnector(InstanceConnector):
             query += [(name, k) for k in keys if k is not None]
         query += [("location_keys", NONE_LOCATION if k is None else k) for k in location_keys]
         query += [("tags", t) for t in tags]
-        if not self.remote_instance:  # the server's default instance, not all of them
-            query.append(("instance_keys", "sql:local"))
         found = self._request("GET", "pipes", query=query).json()
         return [(p["connector_keys"], p["metric_key"], p["location_key"]) for p in found]
 
     # Data.
+    def _get(self, pipe: Pipe, suffix: str, query: QueryParams) -> Any:
+        """GET ``pipes/<keys><suffix>`` and decode its JSON."""
+        return self._request("GET", self._path(pipe, suffix), pipe=pipe, query=query).json()
+
+    def _post(self, pipe: Pipe, suffix: str, body: Any = None) -> Any:
+        """POST to ``pipes/<keys><suffix>`` (the pipe's parameters in the query) and decode its JSON."""
+        query = self._pipe_query(pipe)
+        return self._request("POST", self._path(pipe, suffix), pipe=pipe, query=query, body=body).json()
+
     def pipe_exists(self, pipe: Pipe) -> bool:
-        return bool(self._request("GET", self._path(pipe, "/exists"), pipe=pipe, query=self._pipe_query(pipe)).json()["exists"])
+        return bool(self._get(pipe, "/exists", self._pipe_query(pipe))["exists"])
 
     def sync_pipe(self, pipe: Pipe, batch: pa.Table) -> SyncResult:
         """Upload the batch in chunks of about ``chunk_bytes``, each merged in one transaction."""
@@ -219,7 +236,8 @@ class APIConnector(InstanceConnector):
                 content=table_to_ipc(chunk),
                 headers={"Content-Type": ARROW_STREAM},
             ).json()
-            done = SyncResult(str(pipe), info["inserted"], info["updated"], info["unchanged"], info["duration"])
+            done = SyncResult(str(pipe), info["inserted"], info["updated"], info["unchanged"])
+            done.duration = info["duration"]
             done.columns_added, done.columns_widened = info["columns_added"], info["columns_widened"]
             done.created_table = info["created_table"]
             total.add(done)
@@ -237,12 +255,19 @@ class APIConnector(InstanceConnector):
             yield batch.slice(start, per_chunk)
 
     def _pages(
-        self, pipe: Pipe, columns: Sequence[str] | None, window: Window, params: Params | None, order: str | None, limit: int | None
+        self,
+        pipe: Pipe,
+        columns: Sequence[str] | None,
+        window: Window,
+        params: Params | None,
+        order: str | None,
+        limit: int | None,
     ) -> Iterator[pa.Table]:
         """Pages of rows, following the server's cursor until it gives none."""
-        query = self._pipe_query(pipe, window, params) + [("order", order or "asc"), ("format", "arrow")]
+        query = [*self._pipe_query(pipe, window, params), ("order", order or "asc"), ("format", "arrow")]
         query += [("page_rows", str(self.page_rows)), ("page_bytes", str(self.page_bytes))]
-        query += [("select_columns", c) for c in columns or []] + ([("limit", str(limit))] if limit is not None else [])
+        query += [("select_columns", c) for c in columns or []]
+        query += [("limit", str(limit))] if limit is not None else []
         cursor: str | None = None
         bar = self._progress_bar(pipe, window, params, limit)
         try:
@@ -299,34 +324,29 @@ class APIConnector(InstanceConnector):
     ) -> list[Any]:
         query = [*self._pipe_query(pipe, window, params), ("column", column)]
         query += [("limit", str(limit))] if limit is not None else []
-        values = self._request("GET", self._path(pipe, "/distinct"), pipe=pipe, query=query).json()["values"]
+        values = self._get(pipe, "/distinct", query)["values"]
         return [_from_json(v, pipe.dtypes.get(column)) for v in values]
 
     def get_sync_time(self, pipe: Pipe, newest: bool, params: Params | None) -> Bound:
         query = [*self._pipe_query(pipe, None, params), ("newest", "true" if newest else "false")]
-        answer = self._request("GET", self._path(pipe, "/sync_time"), pipe=pipe, query=query).json()
-        return decode_sync_time(answer["sync_time"])
+        return decode_sync_time(self._get(pipe, "/sync_time", query)["sync_time"])
 
     def get_rowcount(self, pipe: Pipe, window: Window, params: Params | None) -> int:
-        query = self._pipe_query(pipe, window, params)
-        return int(self._request("GET", self._path(pipe, "/rowcount"), pipe=pipe, query=query).json()["rowcount"])
+        return int(self._get(pipe, "/rowcount", self._pipe_query(pipe, window, params))["rowcount"])
 
     def get_columns_types(self, pipe: Pipe) -> dict[str, str]:
-        answer = self._request("GET", self._path(pipe, "/columns"), pipe=pipe, query=self._pipe_query(pipe)).json()
-        return dict(answer["columns"])
+        return dict(self._get(pipe, "/columns", self._pipe_query(pipe))["columns"])
 
     # Maintenance.
     def clear_pipe(self, pipe: Pipe, window: Window, params: Params | None) -> int:
         body = {"begin": encode_bound(window.begin), "end": encode_bound(window.end), "params": params}
-        answer = self._request("POST", self._path(pipe, "/clear"), pipe=pipe, query=self._pipe_query(pipe), body=body)
-        return int(answer.json()["rows"] or 0)
+        return int(self._post(pipe, "/clear", body)["rows"] or 0)
 
     def drop_pipe(self, pipe: Pipe) -> None:
-        self._request("POST", self._path(pipe, "/drop"), pipe=pipe, query=self._pipe_query(pipe))
+        self._post(pipe, "/drop")
 
     def deduplicate_pipe(self, pipe: Pipe) -> int:
-        answer = self._request("POST", self._path(pipe, "/deduplicate"), pipe=pipe, query=self._pipe_query(pipe))
-        return int(answer.json()["rows"] or 0)
+        return int(self._post(pipe, "/deduplicate")["rows"] or 0)
 
     # As a source (Meerschaum's api connector): rows of another pipe on the remote instance.
     def fetch(self, pipe: Pipe, window: Window) -> Iterator[pa.Table]:
@@ -338,9 +358,11 @@ class APIConnector(InstanceConnector):
             raise PipeError(
                 pipe,
                 f"has no remote pipe to fetch from {self.keys}.",
-                "Set parameters={'fetch': {'pipe': {'connector_keys': ..., 'metric_key': ..., 'location_key': ...}}}.",
+                "Name it: parameters={'fetch': {'pipe': {'connector_keys': ..., 'metric_key': ...}}}.",
             )
-        remote = Pipe(source["connector_keys"], source["metric_key"], source.get("location_key"), instance=self)
+        remote = Pipe(
+            source["connector_keys"], source["metric_key"], source.get("location_key"), instance=self
+        )
         return self.read_pipe_batches(remote, None, [window], None, "asc")
 
 
@@ -350,6 +372,10 @@ def _from_json(value: Any, dtype: str | None) -> Any:
         return value
     if dtype.startswith("datetime"):
         return datetime.fromisoformat(value)
-    converters = {"date": date.fromisoformat, "numeric": Decimal, "bytes": base64.b64decode}
+    converters: dict[str, Callable[[Any], Any]] = {
+        "date": date.fromisoformat,
+        "numeric": Decimal,
+        "bytes": base64.b64decode,
+    }
     converter = converters.get(dtype)
     return value if converter is None else converter(value)

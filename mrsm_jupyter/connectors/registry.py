@@ -63,6 +63,13 @@ def _build_sql(label: str, attrs: dict[str, Any]) -> InstanceConnector:
     return SQLConnector(label, _sql_uri(label, attrs))
 
 
+@make_connector("api")
+def _build_api(label: str, attrs: dict[str, Any]) -> InstanceConnector:
+    from mrsm_jupyter.connectors.api import APIConnector  # noqa: PLC0415 (imports httpx)
+
+    return APIConnector(label, attrs)
+
+
 def parse_keys(keys: str) -> tuple[str, str]:
     if not isinstance(keys, str) or ":" not in keys:
         raise InvalidKeysError(f"Connector keys {keys!r} must look like 'type:label', e.g. 'sql:local'.")

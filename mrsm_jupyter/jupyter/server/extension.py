@@ -1,0 +1,23 @@
+"""``jupyter server`` loads this module (``mrsm_jupyter._jupyter_server_extension_points``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_server.utils import url_path_join
+
+from mrsm_jupyter.jupyter.server.instances import ROUTES_SETTING
+from mrsm_jupyter.jupyter.server.routes import NAMESPACE, ROUTES, route_pattern
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    """Add the REST API under ``<base_url>mrsm/api/``."""
+    web_app = serverapp.web_app
+    base_url = web_app.settings["base_url"]
+    web_app.settings[ROUTES_SETTING] = ROUTES
+    handlers = [
+        (url_path_join(base_url, NAMESPACE, route_pattern(template)) + "/?$", handler)
+        for template, handler in ROUTES
+    ]
+    web_app.add_handlers(".*$", handlers)
+    serverapp.log.info("mrsm_jupyter: REST API at %s", url_path_join(base_url, NAMESPACE))
