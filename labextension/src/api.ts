@@ -23,6 +23,45 @@ export interface PipeInfo {
   rowcount?: number;
 }
 
+/** `GET pipes/{c}/{m}/{l}/rowcount`. */
+export interface RowcountInfo {
+  rowcount: number;
+}
+
+/** A bound on the wire: an ISO 8601 string (datetime axis), an integer, or null. */
+export type WireBound = string | number | null;
+
+/** `GET pipes/{c}/{m}/{l}/sync_time`: the newest value of the pipe's datetime axis. */
+export interface SyncTimeInfo {
+  sync_time: WireBound;
+}
+
+/** The outcome of a job's last run. */
+export interface JobResultInfo {
+  ok: boolean;
+  exit_code: number | null;
+  message: string;
+}
+
+/** A background job, as `GET jobs` and the job actions answer. */
+export interface JobInfo {
+  name: string;
+  kind: string;
+  state: string;
+  argv: string[];
+  schedule: string | null;
+  restart: string;
+  pid: number | null;
+  started: string | null;
+  ended: string | null;
+  next_run: string | null;
+  runs: number;
+  last_result: JobResultInfo | null;
+}
+
+/** The actions `POST jobs/{name}/{action}` accepts. */
+export type JobAction = 'start' | 'stop' | 'pause' | 'resume' | 'restart';
+
 /**
  * An error answered by (or on the way to) the server extension.
  *
@@ -101,17 +140,57 @@ export function listPipes(instanceKeys?: string): Promise<PipeInfo[]> {
   return requestAPI<PipeInfo[]>(`pipes${query}`);
 }
 
-/** The `message` of a JSON error body (as jupyter_server writes them), else the raw text. */
+/** `pipes/{c}/{m}/{l}/<suffix>`, each key one percent-encoded segment (no location: `None`). */
+export function pipePath(pipe: PipeInfo, suffix: string): string {
+  const keys = [
+    pipe.connector_keys,
+    pipe.metric_key,
+    pipe.location_key ?? 'None'
+  ];
+  const query = URLExt.objectToQueryString({
+    instance_keys: pipe.instance_keys
+  });
+  return `pipes/${keys.map(encodeURIComponent).join('/')}/${suffix}${query}`;
+}
+
+/** The pipe's row count. */
+export async function getRowcount(pipe: PipeInfo): Promise<number> {
+  return (await requestAPI<RowcountInfo>(pipePath(pipe, 'rowcount'))).rowcount;
+}
+
+/** The pipe's newest sync time (null when it has no rows). */
+export async function getSyncTime(pipe: PipeInfo): Promise<WireBound> {
+  return (await requestAPI<SyncTimeInfo>(pipePath(pipe, 'sync_time')))
+    .sync_time;
+}
+
+/** The background jobs. */
+export function listJobs(): Promise<JobInfo[]> {
+  return requestAPI<JobInfo[]>('jobs');
+}
+
+/**
+ * Start, stop, pause, resume or restart a job; answers its new state.
+ *
+ * Goes through `ServerConnection`, which sends the `X-XSRFToken` header for POSTs.
+ */
+export function actOnJob(name: string, action: JobAction): Promise<JobInfo> {
+  return requestAPI<JobInfo>(`jobs/${encodeURIComponent(name)}/${action}`, {
+    method: 'POST'
+  });
+}
+
+/** The `error` (or `message`) of a JSON error body (see `ErrorInfo`), else the raw text. */
 function errorDetail(body: string): string {
   try {
     const parsed: unknown = JSON.parse(body);
-    if (
-      typeof parsed === 'object' &&
-      parsed !== null &&
-      'message' in parsed &&
-      typeof parsed.message === 'string'
-    ) {
-      return parsed.message;
+    if (typeof parsed === 'object' && parsed !== null) {
+      for (const key of ['error', 'message']) {
+        const value: unknown = (parsed as Record<string, unknown>)[key];
+        if (typeof value === 'string' && value.length > 0) {
+          return value;
+        }
+      }
     }
   } catch {
     // Not JSON: fall through to the raw text.
