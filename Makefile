@@ -8,7 +8,7 @@ PYTEST_WORKERS ?= 2
 # the interop tests drive it as a subprocess. Its DuckDB must be ours, to open our files.
 MEERSCHAUM_VENV ?= .venv-meerschaum
 
-.PHONY: setup meerschaum demo test lint typecheck labcheck pytest bench clean
+.PHONY: setup meerschaum demo test lint typecheck labcheck labbuild pytest bench clean
 
 setup: $(VENV)/.installed
 
@@ -41,7 +41,11 @@ typecheck: setup
 labcheck: setup
 	PATH="$(abspath $(VENV))/bin:$$PATH" bash labextension/check.sh
 
-pytest: setup meerschaum
+# The prebuilt extension the browser tests load (git-ignored build output).
+labbuild: labcheck
+	cd labextension && PATH="$(abspath $(VENV))/bin:$$PATH" jlpm build:prod
+
+pytest: setup meerschaum labbuild
 	$(PY) -m coverage erase
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --cov --cov-report= $(PYTEST_ARGS)
 	$(PY) -m coverage combine -q || true
