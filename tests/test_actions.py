@@ -14,7 +14,6 @@ import mrsm_jupyter as mrsm
 from mrsm_jupyter.actions import (
     ActionArgumentError,
     ActionContext,
-    ActionError,
     ActionOutcome,
     ConfirmationError,
     NoPipesError,
@@ -95,7 +94,7 @@ def test_parse_errors_say_what_to_type(line: str, message: str) -> None:
     [
         ("snyc pipes", "Unknown action 'snyc'. Did you mean 'sync'"),
         ("show pipez", "Unknown action 'show pipez'. Did you mean 'show pipes'"),
-        ("show", "'show' needs one of: columns, connectors, data, pipes, rowcounts, version"),
+        ("show", "'show' needs one of: columns, connectors, data, jobs, logs, pipes, rowcounts, version"),
         ("register pipe", "Did you mean 'register pipes'"),
     ],
 )
@@ -105,17 +104,12 @@ def test_unknown_actions_suggest_the_closest(line: str, message: str) -> None:
 
 
 def test_every_action_resolves_to_a_documented_function() -> None:
-    assert "verify pipes" not in ACTIONS and not any(a.startswith("show jobs") for a in ACTIONS)
+    assert {"show jobs", "show logs", "start jobs", "stop jobs", "delete jobs"} <= set(ACTIONS)
     for name in action_names():
         function = find_action(parse_action(name))
         assert callable(function) and function.__doc__, name
     help_text = run("--help").message
     assert all(name in help_text for name in action_names())
-
-
-def test_background_jobs_are_refused_with_a_remedy() -> None:
-    with pytest.raises(ActionError, match=r"-d\) needs jobs.*without -d"):
-        run("sync pipes -d")
 
 
 # Actions on every instance flavor.

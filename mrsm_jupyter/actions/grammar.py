@@ -5,7 +5,9 @@
 ('sync pipes', ['temperature', '_humidity'], '2024-01-01')
 
 Keys keep Meerschaum's ``_`` negation (``-m _humidity`` excludes that metric); the pipe
-listing resolves it. Nothing here imports the engine, so ``%load_ext`` stays fast.
+listing resolves it. Words after ``jobs`` or ``logs`` are job names (``stop jobs temps``).
+:func:`action_argv` turns a request back into words, so a request can become a background
+job's command line. Nothing here imports the engine, so ``%load_ext`` stays fast.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from typing import Any, NoReturn
 from mrsm_jupyter.actions.errors import ActionArgumentError
 
 TimeArg = str | int | None
+# Objects whose actions take names after them; the singular is accepted (``start job temps``).
+NAMED_OBJECTS = ("jobs", "logs")
+_SINGULAR = {"job": "jobs", "log": "logs"}
+RESTART_CHOICES = ("never", "on-failure", "always")
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,17 @@ class ActionRequest:
     to_instance: str | None = None
     limit: int | None = None
     help: bool = False
+    # Job names, for the actions on jobs and logs (``stop jobs temps humidity``).
+    names: list[str] = field(default_factory=list)
+    loop: bool = False
+    min_seconds: float | None = None
+    schedule: str | None = None
+    cron: str | None = None
+    restart: str | None = None
+    follow: bool = False
+    lines: int | None = None
+    notebook: str | None = None
+    parameters: dict[str, Any] | None = None
 
     @property
     def words(self) -> str:
@@ -63,6 +80,22 @@ class ActionRequest:
             if keys:
                 parts.append(f"{flag} {' '.join(keys)}")
         return " ".join(parts) or "(no keys)"
+
+    @property
+    def repeats(self) -> bool:
+        """Whether ``--loop``, ``--min-seconds``, ``--schedule`` or ``--cron`` was given."""
+        return self.loop or self.min_seconds is not None or bool(self.schedule) or bool(self.cron)
+
+    @property
+    def acts_on_jobs(self) -> bool:
+        """Actions on jobs and logs take job names and manage background runs themselves."""
+        return self.subaction in NAMED_OBJECTS
+
+    @property
+    def asks_for_a_job(self) -> bool:
+        """``-d``, or options that only a background job of this action could follow."""
+        job_options = self.repeats or self.restart is not None or self.name is not None
+        return self.daemon or (job_options and not self.acts_on_jobs)
 
 
 class RaisingParser(argparse.ArgumentParser):
@@ -89,7 +122,7 @@ def _time_arg(text: str) -> str | int:
     return stripped
 
 
-def _params_arg(text: str) -> dict[str, Any]:
+def json_object_arg(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -103,6 +136,31 @@ def _limit_arg(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
     return int(text)
+
+
+def _seconds_arg(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
+def _add_job_options(parser: argparse.ArgumentParser) -> None:
+    jobs = parser.add_argument_group("background jobs")
+    jobs.add_argument("-d", "--daemon", action="store_true", help="run as a background job")
+    jobs.add_argument("--name", help="the background job's name")
+    jobs.add_argument("--loop", action="store_true", help="run again and again (with -d)")
+    jobs.add_argument("--min-seconds", type=_seconds_arg, metavar="S", help="seconds between loop starts")
+    jobs.add_argument("--schedule", metavar="WHEN", help="e.g. 'every 10 minutes' or a cron line")
+    jobs.add_argument("--cron", metavar="LINE", help="a cron line, e.g. '*/5 * * * *'")
+    jobs.add_argument("--restart", choices=RESTART_CHOICES, help="restart policy (default: never)")
+    jobs.add_argument("--notebook", metavar="PATH", help="the notebook a job runs (start job)")
+    jobs.add_argument("--parameters", type=json_object_arg, metavar="JSON", help="a notebook's parameters")
+    jobs.add_argument("--follow", action="store_true", help="show logs as they are written")
+    jobs.add_argument("--lines", type=_limit_arg, metavar="N", help="log lines to show (show logs)")
 
 
 def build_parser(prog: str = "mrsm") -> argparse.ArgumentParser:
@@ -120,14 +178,13 @@ def build_parser(prog: str = "mrsm") -> argparse.ArgumentParser:
     window = parser.add_argument_group("rows (windows are half-open: begin <= datetime < end)")
     window.add_argument("--begin", type=_time_arg, help="ISO 8601 datetime or integer")
     window.add_argument("--end", type=_time_arg, help="ISO 8601 datetime or integer (excluded)")
-    window.add_argument("--params", type=_params_arg, metavar="JSON", help="filter or parameters, as JSON")
+    window.add_argument("--params", type=json_object_arg, metavar="JSON", help="filter or parameters (JSON)")
     window.add_argument("--limit", type=_limit_arg, help="rows to show (show data)")
     other = parser.add_argument_group("other")
     other.add_argument("-y", "--yes", action="store_true", help="confirm destructive actions")
-    other.add_argument("-d", "--daemon", action="store_true", help="run as a background job")
-    other.add_argument("--name", help="the background job's name")
     other.add_argument("--to-instance", metavar="INSTANCE", help="destination of `copy pipes`")
     other.add_argument("-h", "--help", action="store_true", help="show this help")
+    _add_job_options(parser)
     return parser
 
 
@@ -152,6 +209,18 @@ def split_line(line: str) -> list[str]:
         raise ActionArgumentError(f"Cannot split {line!r}: {exc}. Check the quotes.") from None
 
 
+def _split_words(words: list[str]) -> tuple[str | None, str | None, list[str]]:
+    """The action, its object (``job`` read as ``jobs``) and the job names after ``jobs`` or ``logs``."""
+    subaction = words[1].lower() if len(words) > 1 else None
+    subaction = _SINGULAR.get(subaction or "", subaction)
+    if len(words) > 2 and subaction not in NAMED_OBJECTS:
+        raise ActionArgumentError(
+            f"Unexpected word {words[2]!r} after {' '.join(words[:2])!r}; "
+            "give keys with -c, -m or -l (e.g. `sync pipes -m temperature`)."
+        )
+    return (words[0].lower() if words else None), subaction, words[2:]
+
+
 def parse_action(argv: str | Sequence[str]) -> ActionRequest:
     """Parse a command line (a string is split as a shell would) into an :class:`ActionRequest`."""
     if isinstance(argv, str):
@@ -159,14 +228,10 @@ def parse_action(argv: str | Sequence[str]) -> ActionRequest:
     namespace, unknown = _PARSER.parse_known_args(list(argv))
     _reject_unknown(unknown, _PARSER)
     words: list[str] = namespace.words
-    if len(words) > 2:
-        raise ActionArgumentError(
-            f"Unexpected word {words[2]!r} after {' '.join(words[:2])!r}; "
-            "give keys with -c, -m or -l (e.g. `sync pipes -m temperature`)."
-        )
+    action, subaction, names = _split_words(words)
     return ActionRequest(
-        action=words[0].lower() if words else None,
-        subaction=words[1].lower() if len(words) > 1 else None,
+        action=action,
+        subaction=subaction,
         connector_keys=namespace.connector_keys,
         metric_keys=namespace.metric_keys,
         location_keys=namespace.location_keys,
@@ -181,7 +246,68 @@ def parse_action(argv: str | Sequence[str]) -> ActionRequest:
         to_instance=namespace.to_instance,
         limit=namespace.limit,
         help=namespace.help or not words,
+        names=names,
+        loop=namespace.loop,
+        min_seconds=namespace.min_seconds,
+        schedule=namespace.schedule,
+        cron=namespace.cron,
+        restart=namespace.restart,
+        follow=namespace.follow,
+        lines=namespace.lines,
+        notebook=namespace.notebook,
+        parameters=namespace.parameters,
     )
+
+
+# The inverse of parse_action: (flag, field, kind) in the order they are written back.
+_WRITTEN_OPTIONS: tuple[tuple[str, str, str], ...] = (
+    ("-c", "connector_keys", "keys"),
+    ("-m", "metric_keys", "keys"),
+    ("-l", "location_keys", "keys"),
+    ("-t", "tags", "keys"),
+    ("-i", "instance", "value"),
+    ("--begin", "begin", "value"),
+    ("--end", "end", "value"),
+    ("--params", "params", "json"),
+    ("--limit", "limit", "value"),
+    ("--to-instance", "to_instance", "value"),
+    ("--notebook", "notebook", "value"),
+    ("--parameters", "parameters", "json"),
+    ("--lines", "lines", "value"),
+    ("--follow", "follow", "flag"),
+    ("-y", "yes", "flag"),
+    ("-d", "daemon", "flag"),
+    ("--name", "name", "value"),
+    ("--loop", "loop", "flag"),
+    ("--min-seconds", "min_seconds", "value"),
+    ("--schedule", "schedule", "value"),
+    ("--cron", "cron", "value"),
+    ("--restart", "restart", "value"),
+)
+
+
+def _option_words(flag: str, kind: str, value: Any) -> list[str]:
+    if kind == "keys":
+        return [flag, *value] if value else []
+    if kind == "flag":
+        return [flag] if value else []
+    if value is None:
+        return []
+    text = json.dumps(value) if kind == "json" else f"{value:g}" if isinstance(value, float) else str(value)
+    # "--begin=-5": a value that starts with a dash would read as an option.
+    return [f"{flag}={text}"] if text.startswith("-") and flag.startswith("--") else [flag, text]
+
+
+def action_argv(request: ActionRequest) -> list[str]:
+    """The words that parse back into ``request``: ``parse_action(action_argv(r)) == r``.
+
+    >>> action_argv(parse_action("sync pipes -m temperature -d --schedule 'every 10 minutes'"))
+    ['sync', 'pipes', '-m', 'temperature', '-d', '--schedule', 'every 10 minutes']
+    """
+    argv = [word for word in (request.action, request.subaction) if word] + list(request.names)
+    for flag, attribute, kind in _WRITTEN_OPTIONS:
+        argv += _option_words(flag, kind, getattr(request, attribute))
+    return argv + (["--help"] if request.help and argv else [])
 
 
 def help_text(actions: Sequence[str], prog: str = "mrsm") -> str:

@@ -17,6 +17,7 @@ from mrsm_jupyter.errors import MrsmError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mrsm_jupyter.jobs.api import Job
     from mrsm_jupyter.pipes.pipe import Pipe
     from mrsm_jupyter.pipes.result import ActionResult, SyncResult
 
@@ -67,7 +68,9 @@ class ActionOutcome:
     """The result of one action.
 
     ``pipes`` are the pipes acted on, ``results`` the engine's per-pipe results (in the same
-    order, failed pipes left out), ``frames`` the data read by ``show data``.
+    order, failed pipes left out), ``frames`` the data read by ``show data``. Actions on
+    background jobs give the ``jobs`` acted on and, for ``show logs``, the ``logs`` read (lines
+    by job name). ``failures`` name the pipe or job that failed while the others went on.
     """
 
     action: str
@@ -77,6 +80,8 @@ class ActionOutcome:
     results: Sequence[SyncResult | ActionResult] = field(default_factory=list)
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     failures: list[PipeFailure] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
+    logs: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def success(self) -> bool:
@@ -98,12 +103,14 @@ class ActionOutcome:
         """Tables, frames and the summary as plain text (failures last, unless left to stderr)."""
         parts = [table.to_text() for table in self.tables]
         parts += [f"{name}\n{frame.to_string()}" for name, frame in self.frames.items()]
+        parts += [f"==> {name} <==\n" + "\n".join(lines) for name, lines in self.logs.items()]
         parts.append(self.summary if with_failures else self.message)
         return "\n\n".join(parts)
 
     def __repr__(self) -> str:
         state = "success" if self.success else f"{len(self.failures)} failed"
-        return f"<ActionOutcome {self.action!r}: {state}, {len(self.pipes)} pipes>"
+        acted_on = f"{len(self.jobs)} jobs" if self.jobs else f"{len(self.pipes)} pipes"
+        return f"<ActionOutcome {self.action!r}: {state}, {acted_on}>"
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(self.to_text())

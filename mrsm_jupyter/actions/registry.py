@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from mrsm_jupyter.actions.errors import ActionError, ConfirmationError, UnknownActionError
+from mrsm_jupyter.actions.errors import ConfirmationError, UnknownActionError
 from mrsm_jupyter.actions.grammar import ActionRequest, help_text
 from mrsm_jupyter.actions.outcome import ActionOutcome
 
@@ -33,6 +33,8 @@ class ActionContext:
     # How the shell is called, for the help text.
     prog: str = "mrsm"
     confirm: Callable[[str], bool] = refuse_unconfirmed
+    # Where lines that stream while an action runs go (``show logs --follow``).
+    echo: Callable[[str], None] = print
 
 
 ActionFunction = Callable[[ActionRequest, ActionContext], ActionOutcome]
@@ -52,7 +54,19 @@ ACTIONS: dict[str, str] = {
     "deduplicate pipes": "mrsm_jupyter.actions.maintenance:deduplicate_pipes",
     "sync pipes": "mrsm_jupyter.actions.sync:sync_pipes",
     "copy pipes": "mrsm_jupyter.actions.sync:copy_pipes",
+    "verify pipes": "mrsm_jupyter.actions.verify:verify_pipes",
+    "show jobs": "mrsm_jupyter.actions.jobs:show_jobs",
+    "show logs": "mrsm_jupyter.actions.jobs:show_logs",
+    "start jobs": "mrsm_jupyter.actions.jobs:start_jobs",
+    "stop jobs": "mrsm_jupyter.actions.jobs:stop_jobs",
+    "pause jobs": "mrsm_jupyter.actions.jobs:pause_jobs",
+    "restart jobs": "mrsm_jupyter.actions.jobs:restart_jobs",
+    "delete jobs": "mrsm_jupyter.actions.jobs:delete_jobs",
+    "save jobs": "mrsm_jupyter.actions.jobs:save_job_list",
+    "restore jobs": "mrsm_jupyter.actions.jobs:restore_job_list",
 }
+# Any action given -d (or job options) runs as a background job through this instead.
+BACKGROUND_ACTION = "mrsm_jupyter.actions.daemon:start_action_job"
 
 
 def action_names() -> list[str]:
@@ -80,7 +94,12 @@ def find_action(request: ActionRequest) -> ActionFunction:
         close = difflib.get_close_matches(request.subaction, objects, n=1, cutoff=0.5)
         hint = f"Did you mean '{request.action} {close[0]}'?" if close else f"Known: {', '.join(objects)}."
         raise UnknownActionError(f"Unknown action {request.words!r}. {hint}")
-    module_name, function_name = ACTIONS[request.words].split(":")
+    return load_action(ACTIONS[request.words])
+
+
+def load_action(target: str) -> ActionFunction:
+    """The function named by ``"module:function"``, importing its module now."""
+    module_name, function_name = target.split(":")
     return cast(ActionFunction, getattr(importlib.import_module(module_name), function_name))
 
 
@@ -90,9 +109,6 @@ def run_action(request: ActionRequest, context: ActionContext | None = None) -> 
     if request.help:
         return ActionOutcome(action="help", message=help_text(action_names(), context.prog))
     function = find_action(request)
-    if request.daemon:
-        raise ActionError(
-            f"{request.words}: running in the background (-d) needs jobs, which this version "
-            "does not have yet. Run it without -d."
-        )
+    if request.asks_for_a_job:
+        function = load_action(BACKGROUND_ACTION)
     return function(request, context)

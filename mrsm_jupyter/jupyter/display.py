@@ -2,11 +2,13 @@
 
 Registered as IPython formatters by ``%load_ext mrsm_jupyter`` so the engine stays free of
 Jupyter. Every repr is deterministic: keys, names and numbers, never memory addresses.
-Only the standard library is imported here, so loading the extension stays fast.
+Only the standard library is imported here, so loading the extension stays fast; the jobs
+widget (``show jobs`` in a kernel) is imported when one is shown.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -106,9 +108,35 @@ def outcome_html(outcome: ActionOutcome) -> str:
     parts = [_outcome_table_html(t) for t in outcome.tables]
     for name, frame in outcome.frames.items():
         parts.append(f"<div><b>{escape(name)}</b>{frame.to_html(index=False, border=0)}</div>")
+    for name, lines in outcome.logs.items():
+        log = escape("\n".join(lines))
+        parts.append(f'<div><b>{escape(name)}</b><pre class="mrsm-log">{log}</pre></div>')
     if outcome.action == "help":
         parts.append(f"<pre>{escape(outcome.message)}</pre>")
     else:
         parts.append(f"<div>{escape(outcome.message)}</div>")
     parts += [f'<div style="color:#c00">{escape(f.line)}</div>' for f in outcome.failures]
     return f'<div class="mrsm-outcome">{"".join(parts)}</div>'
+
+
+def frontend_renders_widgets() -> bool:
+    """Whether outputs go to a Jupyter frontend that can show widgets (not a terminal IPython)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    has_kernel = getattr(shell, "kernel", None) is not None
+    return has_kernel and importlib.util.find_spec("ipywidgets") is not None
+
+
+def jobs_widget_bundle(outcome: ActionOutcome) -> dict[str, Any] | None:
+    """For ``show jobs`` in a kernel: the live jobs widget's view; other formats stay as they are.
+
+    The frontend shows the widget when it can and the HTML table otherwise (a static export).
+    The widget lists every job, including those started after it is shown.
+    """
+    if outcome.action != "show jobs" or not frontend_renders_widgets():
+        return None
+    from mrsm_jupyter.jupyter.widgets.jobs import JobsWidget  # noqa: PLC0415  (ipywidgets is heavy)
+
+    bundle: dict[str, Any] = JobsWidget()._repr_mimebundle_()
+    bundle.pop("text/plain", None)  # the outcome's own text stays
+    return bundle

@@ -1,8 +1,10 @@
-"""``%mrsm`` and ``%%pipe``: thin shells that parse, call the API and return what it gives.
+"""``%mrsm``, ``%%pipe`` and ``%%job``: thin shells that parse, call the API and return what it gives.
 
 >>> %load_ext mrsm_jupyter
 >>> %config MrsmMagics.instance = "sql:memory"
 >>> res = %mrsm sync pipes -m temperature
+>>> %mrsm sync pipes -m temperature -d --name temps --schedule "every 10 minutes"
+>>> %mrsm show jobs
 
 Errors print one line naming the pipe and the fix; ``--traceback`` raises them instead.
 Everything heavy (the engine, pandas, tqdm) is imported when a magic first runs, so that
@@ -14,13 +16,19 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from traitlets import Bool, Int, Unicode
 
 from mrsm_jupyter.actions.errors import one_line
-from mrsm_jupyter.actions.grammar import RaisingParser, parse_action, split_line
+from mrsm_jupyter.actions.grammar import (
+    RESTART_CHOICES,
+    RaisingParser,
+    json_object_arg,
+    parse_action,
+    split_line,
+)
 from mrsm_jupyter.actions.outcome import ActionOutcome
 from mrsm_jupyter.actions.registry import ActionContext, run_action
 from mrsm_jupyter.errors import MrsmError
@@ -33,6 +41,7 @@ if TYPE_CHECKING:
 
 TRACEBACK_FLAG = "--traceback"
 _HINT = f" (add {TRACEBACK_FLAG} for the traceback)"
+T = TypeVar("T")
 
 
 def _pipe_cell_parser() -> argparse.ArgumentParser:
@@ -51,6 +60,23 @@ def _pipe_cell_parser() -> argparse.ArgumentParser:
 
 
 PIPE_CELL_PARSER = _pipe_cell_parser()
+
+
+def _job_cell_parser() -> argparse.ArgumentParser:
+    parser = RaisingParser(prog="%%job", add_help=False, allow_abbrev=False)
+    parser.add_argument("name", help="the job's name, e.g. nightly-report")
+    parser.add_argument("--schedule", default=None, help="e.g. 'every 10 minutes' or a cron line")
+    parser.add_argument("--cron", default=None, help="a cron line, e.g. '*/5 * * * *'")
+    parser.add_argument("--restart", choices=RESTART_CHOICES, default="never", help="restart policy")
+    parser.add_argument(
+        "--parameters", type=json_object_arg, default=None, help="JSON object; each key becomes a variable"
+    )
+    parser.add_argument(TRACEBACK_FLAG, action="store_true", help="raise errors with their traceback")
+    parser.add_argument("-h", "--help", action="store_true", help="show this help")
+    return parser
+
+
+JOB_CELL_PARSER = _job_cell_parser()
 
 
 def print_error(text: str) -> None:
@@ -99,20 +125,30 @@ class MrsmMagics(Magics):
 
         ``%%pipe CONNECTOR METRIC [LOCATION] [-i INSTANCE] [--columns dt=ts,id=station] [--no-sync]``
         """
-        wants_traceback = TRACEBACK_FLAG in line.split()
-        try:
-            words = split_line(line)
-            # Asked before parsing: help needs no (required) keys.
-            if {"-h", "--help"} & set(words):
-                print(PIPE_CELL_PARSER.format_help())
-                return None
-            args = PIPE_CELL_PARSER.parse_args(words)
-            return self._run_pipe_cell(args, cell)
-        except MrsmError as exc:
-            if wants_traceback:
-                raise
-            print_error(one_line(exc))
-            return None
+        return _run_cell_magic(line, PIPE_CELL_PARSER, lambda args: self._run_pipe_cell(args, cell))
+
+    @no_var_expand
+    @cell_magic
+    def job(self, line: str, cell: str) -> ActionOutcome | None:
+        """Run the cell's code as a background job in a kernel of its own; returns at once.
+
+        ``%%job NAME [--schedule WHEN | --cron LINE] [--restart on-failure|always|never] [--parameters JSON]``
+        """
+        return _run_cell_magic(line, JOB_CELL_PARSER, lambda args: self._run_job_cell(args, cell))
+
+    def _run_job_cell(self, args: argparse.Namespace, cell: str) -> ActionOutcome:
+        # Jobs (psutil, filelock, croniter) load with the first %%job, not with the extension.
+        from mrsm_jupyter.actions.daemon import restart_policy, schedule_text  # noqa: PLC0415
+        from mrsm_jupyter.actions.jobs import start_cell_job  # noqa: PLC0415
+
+        return start_cell_job(
+            args.name,
+            cell,
+            schedule=schedule_text(schedule=args.schedule, cron=args.cron),
+            restart=restart_policy(args.restart),
+            parameters=args.parameters,
+            context=self.action_context(),
+        )
 
     def _run_pipe_cell(self, args: argparse.Namespace, cell: str) -> Pipe:
         # The engine (and pandas) load with the first cell, not with the extension.
@@ -138,6 +174,25 @@ class MrsmMagics(Magics):
         return result.pipe
 
 
+def _run_cell_magic(
+    line: str, parser: argparse.ArgumentParser, run: Callable[[argparse.Namespace], T]
+) -> T | None:
+    """Parse a cell magic's line and run it; errors print one line (raised with ``--traceback``)."""
+    wants_traceback = TRACEBACK_FLAG in line.split()
+    try:
+        words = split_line(line)
+        # Asked before parsing: help needs no (required) arguments.
+        if {"-h", "--help"} & set(words):
+            print(parser.format_help())
+            return None
+        return run(parser.parse_args(words))
+    except MrsmError as exc:
+        if wants_traceback:
+            raise
+        print_error(one_line(exc))
+        return None
+
+
 _FORMATTED_TYPES = (
     ("mrsm_jupyter.pipes.pipe", "Pipe", display.pipe_html),
     ("mrsm_jupyter.connectors.instance", "InstanceConnector", display.connector_html),
@@ -145,9 +200,17 @@ _FORMATTED_TYPES = (
 )
 
 
+_OUTCOME_TYPE = ("mrsm_jupyter.actions.outcome", "ActionOutcome")
+
+
 def _html_formatter(ip: InteractiveShell) -> Any:
     assert ip.display_formatter is not None, "an IPython shell always has a display formatter"
     return ip.display_formatter.formatters["text/html"]
+
+
+def _bundle_formatter(ip: InteractiveShell) -> Any:
+    assert ip.display_formatter is not None, "an IPython shell always has a display formatter"
+    return ip.display_formatter.mimebundle_formatter
 
 
 def load(ip: InteractiveShell) -> None:
@@ -159,6 +222,8 @@ def load(ip: InteractiveShell) -> None:
     html = _html_formatter(ip)
     for module, name, printer in _FORMATTED_TYPES:
         html.for_type_by_name(module, name, printer)
+    # `show jobs` also carries the live jobs widget; its HTML table stays the fallback.
+    _bundle_formatter(ip).for_type_by_name(*_OUTCOME_TYPE, display.jobs_widget_bundle)
     if list not in html.type_printers:  # never replace another extension's list repr
         html.for_type(list, display.pipes_html)
 
@@ -168,6 +233,7 @@ def unload(ip: InteractiveShell) -> None:
     manager = ip.magics_manager
     manager.magics["line"].pop("mrsm", None)
     manager.magics["cell"].pop("pipe", None)
+    manager.magics["cell"].pop("job", None)
     ip.configurables[:] = [c for c in ip.configurables if not isinstance(c, MrsmMagics)]
     html = _html_formatter(ip)
     for module, name, _ in _FORMATTED_TYPES:
@@ -175,5 +241,11 @@ def unload(ip: InteractiveShell) -> None:
         html.type_printers = {
             t: p for t, p in html.type_printers.items() if (t.__module__, t.__name__) != (module, name)
         }
+    bundle = _bundle_formatter(ip)
+    if bundle.deferred_printers.get(_OUTCOME_TYPE) is display.jobs_widget_bundle:
+        del bundle.deferred_printers[_OUTCOME_TYPE]
+    bundle.type_printers = {
+        t: p for t, p in bundle.type_printers.items() if p is not display.jobs_widget_bundle
+    }
     if html.type_printers.get(list) is display.pipes_html:
         del html.type_printers[list]
