@@ -1,0 +1,61 @@
+"""The tutorials in ``notebooks/`` run, and reproduce their stored outputs (nbval).
+
+Each notebook runs in its own pytest subprocess: nbval runs a notebook's cells in order in one
+kernel, which pytest-xdist's default distribution would split across workers. Timings, temporary
+paths and widget ids are sanitized by ``notebooks/nbval_sanitize.cfg``. After an intended change,
+store new outputs with::
+
+    jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.store_widget_state=False \\
+        --ExecutePreprocessor.record_timing=False notebooks/*.ipynb
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+SANITIZE = NOTEBOOKS_DIR / "nbval_sanitize.cfg"
+
+
+def test_the_tutorials_are_there() -> None:
+    assert {p.name for p in NOTEBOOKS} >= {"quickstart.ipynb", "sql-pipes.ipynb"}
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.stem)
+def test_stored_outputs_are_complete(notebook: Path) -> None:
+    """nbval compares nothing for a cell stored unrun, so every code cell must have been run."""
+    cells = nbformat.read(notebook, as_version=4).cells
+    unrun = [i for i, cell in enumerate(cells) if cell.cell_type == "code" and cell.execution_count is None]
+    assert not unrun, f"{notebook.name}: cells {unrun} were never run; run the notebook and save it."
+    counts = [cell.execution_count for cell in cells if cell.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1)), f"{notebook.name}: run it in order in a new kernel."
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.stem)
+def test_notebook_reproduces_its_outputs(notebook: Path) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--nbval",
+        "--nbval-current-env",
+        "--nbval-sanitize-with",
+        str(SANITIZE),
+        str(notebook),
+    ]
+    done = subprocess.run(
+        command, cwd=NOTEBOOKS_DIR.parent, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, (
+        f"{notebook.name} no longer reproduces its stored outputs (if the change is intended, store "
+        f"new ones: see this module's docstring):\n{done.stdout[-8000:]}{done.stderr[-2000:]}"
+    )
