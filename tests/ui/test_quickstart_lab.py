@@ -138,7 +138,8 @@ def lab(tmp_path: Path) -> Iterator[LabServer]:
     write_lab_settings(tmp_path / "settings")
     server = LabServer(url=f"http://127.0.0.1:{free_port()}", token=secrets.token_hex(16), root=root)
     env = {
-        **os.environ,
+        # Connectors other tests of this worker defined are not this server's business.
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MRSM_SQL_", "MRSM_API_"))},
         # Nothing from the user's own Jupyter configuration, runtime files or workspaces.
         "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),

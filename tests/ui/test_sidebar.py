@@ -16,6 +16,7 @@ server inherits too); the sidebar must list both, with the pipe's row count and 
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from collections.abc import Iterator
@@ -65,6 +66,12 @@ def extension_visible(
     monkeypatch.setenv("JUPYTER_PATH", str(data))
     if with_server_extension:
         monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(config.parent))
+    else:
+        # An installed package enables the extension from its environment's etc/jupyter;
+        # the server's own config dir (``lab`` uses tmp_path / "config") turns it off.
+        (tmp_path / "config").mkdir(exist_ok=True)
+        off = {"ServerApp": {"jpserver_extensions": {"mrsm_jupyter": False}}}
+        (tmp_path / "config" / "jupyter_server_config.json").write_text(json.dumps(off))
 
 
 @pytest.fixture
