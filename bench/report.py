@@ -29,6 +29,7 @@ class Measurement:
     variant: str | None = None
     variants: dict[str, float] = field(default_factory=dict)
     peak_rss_delta: int | None = None
+    bytes_moved: int | None = None
 
 
 @dataclass
@@ -46,6 +47,7 @@ class RunRecord:
     measurements: list[Measurement] = field(default_factory=list)
     memory: list[Measurement] = field(default_factory=list)
     frame_bytes: dict[int, int] = field(default_factory=dict)
+    verify: list[Measurement] = field(default_factory=list)
 
 
 def op_label(op: str, size: int) -> str:
@@ -188,6 +190,62 @@ def outcome_notes(record: RunRecord) -> list[str]:
     return notes
 
 
+VERIFY_METHODS = (
+    ("mrsm_jupyter", "verify", "mrsm_jupyter `pipe.verify()`"),
+    ("mrsm_jupyter", "resync_chunks", "re-sync every chunk (Meerschaum's method, this engine)"),
+    ("meerschaum", "verify", "Meerschaum 4.1.7 `pipe.verify()`"),
+)
+
+
+def verify_row(record: RunRecord, size: int, engine: str, method: tuple[str, str, str]) -> str | None:
+    contender, op, label = method
+    runs = selected(record.verify, size, engine, contender, op)
+    if not runs:
+        return None
+    median = median_seconds(runs)
+    ours = median_seconds(selected(record.verify, size, engine, "mrsm_jupyter", "verify"))
+    moved = [m.bytes_moved for m in runs if m.bytes_moved is not None]
+    pipe_bytes = record.frame_bytes.get(size)
+    moved_text = f"{statistics.median(moved) / 2**20:,.2f} MiB" if moved else "not reported"
+    share = f"{statistics.median(moved) / pipe_bytes:.2%}" if moved and pipe_bytes else "—"
+    time_text = "failed" if median is None else format_seconds(median)
+    ratio = format_ratio(median / ours) if median is not None and ours else "—"
+    mark = " †" if any(m.problem for m in runs) else ""
+    source = ENGINE_LABELS.get(engine, engine)
+    return f"| {source} | {size:,} | {label} | {time_text}{mark} | {ratio} | {moved_text} | {share} |"
+
+
+def verify_table(record: RunRecord) -> str:
+    """Operation 5: each method's median time over mrsm_jupyter's verify, and the bytes moved."""
+    lines = [
+        "| source (instance: DuckDB) | rows | method | median | ÷ verify | bytes moved | share of the pipe |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for size in sorted({m.size for m in record.verify}):
+        for engine in record.engines:
+            rows = [verify_row(record, size, engine, method) for method in VERIFY_METHODS]
+            lines += [row for row in rows if row is not None]
+    return "\n".join(lines)
+
+
+def verify_notes(record: RunRecord) -> list[str]:
+    last: dict[tuple[int, str, str, str], Measurement] = {}
+    for m in record.verify:
+        last[(m.size, m.engine, m.contender, m.op)] = m
+    notes = [
+        f"- {c} {op} from {e} (n = {n:,}): {first_line(m.note)}"
+        for (n, e, c, op), m in sorted(last.items())
+        if m.note
+    ]
+    notes += [
+        f"- {m.contender} {m.op} from {m.engine} (n = {m.size:,}, repeat {m.repeat}): "
+        + (f"error: {first_line(m.error)}" if m.error else f"† {m.problem}")
+        for m in record.verify
+        if m.error or m.problem
+    ]
+    return notes
+
+
 def render_report(record: RunRecord, operations: list[str]) -> str:
     parts = [
         "# Benchmark results",
@@ -198,13 +256,15 @@ def render_report(record: RunRecord, operations: list[str]) -> str:
         "",
         "Versions: " + ", ".join(sorted(set(record.versions.values()))),
     ]
-    for size in record.sizes:
+    for size in sorted({m.size for m in record.measurements}):
         parts += ["", results_table(record, size, operations)]
     if record.memory:
         parts += ["", "## Peak memory of the initial load", "", memory_table(record)]
+    if record.verify:
+        parts += ["", "## Verify with 0.1% of past rows changed at the source", "", verify_table(record)]
     parts += ["", "## Notes", ""]
     parts += record.skipped or ["- nothing skipped"]
-    parts += variant_notes(record) + outcome_notes(record)
+    parts += variant_notes(record) + outcome_notes(record) + verify_notes(record)
     return "\n".join(parts) + "\n"
 
 
@@ -214,4 +274,5 @@ def load_record(data: dict[str, Any]) -> RunRecord:
     fields["measurements"] = [Measurement(**m) for m in data["measurements"]]
     fields["memory"] = [Measurement(**m) for m in data["memory"]]
     fields["frame_bytes"] = {int(size): count for size, count in data["frame_bytes"].items()}
+    fields["verify"] = [Measurement(**m) for m in data.get("verify", [])]
     return RunRecord(**fields)

@@ -31,10 +31,16 @@ from bench.runner import (
     expectations_for,
     python_for,
     run_sequence,
+    run_verify_sequence,
 )
+from bench.workload import VALUE_COLUMNS, changed_past_rows
 
 OPERATIONS = ["load", "upsert", "resync", "read_all", "read_window"]
 DEFAULT_CAPS = ["meerschaum:duckdb=100000"]
+VERIFY_SIZES = (100_000, 1_000_000)
+VERIFY_CONTENDERS = ("mrsm_jupyter", "meerschaum")
+# Operation 5's pipe lives on DuckDB whatever its source: caps on DuckDB apply.
+VERIFY_INSTANCE = "duckdb"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -52,6 +58,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--full", action="store_true", help="no size caps: run everything")
     parser.add_argument("--memory-size", type=int, default=1_000_000, help="0 disables")
     parser.add_argument("--memory-contenders", nargs="+", default=["raw", "mrsm_jupyter"])
+    parser.add_argument(
+        "--verify-sizes",
+        type=int,
+        nargs="*",
+        help="operation 5's pipe sizes (default 100000 1000000, plus 10000000 with --full; none to skip)",
+    )
+    parser.add_argument("--verify-contenders", nargs="+", default=list(VERIFY_CONTENDERS))
+    parser.add_argument("--verify-only", action="store_true", help="skip operations 1-4 and peak memory")
     parser.add_argument("--pg-database", default="mrsm_bench", help="prefix of scratch databases")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per operation")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "latest.md")
@@ -158,6 +172,34 @@ def run_memory(args: argparse.Namespace, record: RunRecord, names: list[str]) ->
             record.memory += execute(plan, ["load"], expected, record)
 
 
+def verify_sizes(args: argparse.Namespace) -> list[int]:
+    if args.verify_sizes is not None:
+        return [size for size in args.verify_sizes if size > 0]
+    return [*VERIFY_SIZES, 10_000_000] if args.full else list(VERIFY_SIZES)
+
+
+def run_verify(args: argparse.Namespace, record: RunRecord, names: list[str]) -> None:
+    """Operation 5 per size, source engine and contender: one worker each, repeats inside it."""
+    caps = parse_caps(args)
+    for size in verify_sizes(args):
+        expected = float(changed_past_rows(size)[VALUE_COLUMNS[0]].sum())
+        record.frame_bytes[size] = expectations_for(size).frame_bytes
+        for engine in record.engines:
+            for name in [n for n in args.verify_contenders if n in names]:
+                if not runnable(name, VERIFY_INSTANCE, size, caps, record):
+                    continue
+                plan = RunPlan(name, engine, size, 0, args.pg_database, args.timeout)
+                measurements, version = run_verify_sequence(plan, args.repeats, expected)
+                if version is not None:
+                    record.versions[f"{name}/verify"] = version
+                record.verify += measurements
+                done = ", ".join(
+                    f"{m.op} {'FAILED' if m.error else f'{m.seconds:.3f} s'}{' †' if m.problem else ''}"
+                    for m in measurements
+                )
+                print(f"[verify n={size:,} from {engine}] {name}: {done}", file=sys.stderr)
+
+
 def new_record(args: argparse.Namespace, argv: list[str]) -> RunRecord:
     load_average = os.getloadavg()[0]
     return RunRecord(
@@ -188,8 +230,10 @@ def main(argv: list[str] | None = None) -> None:
     record.engines = available_engines(args, record)
     names = active_contenders(args, record)
     record.contenders = [name for name in record.contenders if name in names]
-    run_matrix(args, record, names)
-    run_memory(args, record, names)
+    if not args.verify_only:
+        run_matrix(args, record, names)
+        run_memory(args, record, names)
+    run_verify(args, record, names)
     write_report(record, args.output)
 
 

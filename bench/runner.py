@@ -8,7 +8,7 @@ import select
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -16,6 +16,7 @@ from bench.contenders import CONTENDERS, ContenderSpec
 from bench.contenders.base import DUCKDB_LABEL, POSTGRESQL_LABEL, Target
 from bench.postgres_admin import recreate_database
 from bench.report import Measurement
+from bench.verify_source import SOURCE_LABEL, Source
 from bench.workload import VALUE_COLUMNS, expected_final, make_workload, window_rows
 
 REPO = Path(__file__).resolve().parent.parent
@@ -86,6 +87,10 @@ def worker_env(target: Target) -> dict[str, str]:
             "MRSM_NO_AUTO_INSTALL": "1",
             f"MRSM_SQL_{DUCKDB_LABEL.upper()}": f"duckdb:///{target.duckdb_path}",
             f"MRSM_SQL_{POSTGRESQL_LABEL.upper()}": target.pg_url("postgresql+psycopg"),
+            # Operation 5's source: the run's PostgreSQL database, or a DuckDB file beside the instance.
+            f"MRSM_SQL_{SOURCE_LABEL.upper()}": Source(
+                target.engine, target.workdir / "source.duckdb", target.pg_url()
+            ).uri(),
             "RUNTIME__DLTHUB_TELEMETRY": "false",
         }
     )
@@ -174,6 +179,7 @@ def measurement_from(plan: RunPlan, op: str, reply: dict[str, Any]) -> Measureme
         variant=reply.get("variant"),
         variants=reply.get("variants") or {},
         peak_rss_delta=reply.get("peak_rss_delta"),
+        bytes_moved=reply.get("bytes_moved"),
     )
 
 
@@ -236,6 +242,61 @@ def run_sequence(
         worker = WorkerProcess(python_for(CONTENDERS[plan.contender]), worker_env(target), log, plan.timeout)
         try:
             return drive(worker, plan, target, operations, expected)
+        finally:
+            worker.close()
+            shutil.rmtree(target.workdir, ignore_errors=True)
+
+
+def verify_operations(contender: str, repeat: int) -> list[str]:
+    """Operation 5's timed calls: mrsm_jupyter also re-syncs every chunk (Meerschaum's method
+    with this engine), alternating which goes first."""
+    ops = ["verify", "resync_chunks"] if contender == "mrsm_jupyter" else ["verify"]
+    return ops if repeat % 2 == 0 else ops[::-1]
+
+
+def check_verify(measurement: Measurement, expected_checksum: float) -> str | None:
+    """The changed rows must hold the source's new values after the call."""
+    if measurement.error or measurement.checksum is None:
+        return None
+    if abs(measurement.checksum - expected_checksum) <= CHECKSUM_TOLERANCE * max(1.0, abs(expected_checksum)):
+        return None
+    return f"changed rows sum to {measurement.checksum:.6f} afterwards, expected {expected_checksum:.6f}"
+
+
+def drive_verify(
+    worker: WorkerProcess, plan: RunPlan, target: Target, repeats: int, expected_checksum: float
+) -> tuple[list[Measurement], str | None]:
+    """One source and pipe, then ``repeats`` rounds of the timed calls, then teardown."""
+    setup = worker.request({**setup_request(plan, target), "op": "verify_setup"})
+    if not setup["ok"]:
+        return [measurement_from(plan, "verify_setup", setup)], None
+    measurements = [measurement_from(plan, "verify_setup", setup)]
+    for repeat in range(repeats):
+        for op in verify_operations(plan.contender, repeat):
+            measurement = measurement_from(replace(plan, repeat=repeat), op, worker.request({"op": op}))
+            measurement.problem = check_verify(measurement, expected_checksum)
+            measurements.append(measurement)
+            if measurement.error:
+                return measurements, setup.get("version")
+    worker.request({"op": "verify_teardown"})
+    return measurements, setup.get("version")
+
+
+def run_verify_sequence(
+    plan: RunPlan, repeats: int, expected_checksum: float
+) -> tuple[list[Measurement], str | None]:
+    """Operation 5 in a fresh worker, temp dir and database (``plan.engine``: the source's)."""
+    LOGS_DIR.mkdir(parents=True, exist_ok=True)
+    target = make_target(plan)
+    log_path = LOGS_DIR / f"{plan.contender}-verify-{plan.engine}-{plan.size}.log"
+    with log_path.open("a") as log:
+        log.write(f"\n=== verify, {repeats} repeats, workdir {target.workdir}\n")
+        log.flush()
+        worker = WorkerProcess(python_for(CONTENDERS[plan.contender]), worker_env(target), log, plan.timeout)
+        try:
+            return drive_verify(worker, plan, target, repeats, expected_checksum)
+        except WorkerError as error:
+            return [measurement_from(plan, "verify", {"ok": False, "error": str(error)})], None
         finally:
             worker.close()
             shutil.rmtree(target.workdir, ignore_errors=True)

@@ -8,7 +8,9 @@ carries the protocol alone.
 
 Requests: ``{"op": "setup", "module": ..., "engine": ..., "n": ..., "workdir": ...,
 "duckdb_path": ..., "pg_database": ...}``, then ``{"op": "load" | "upsert" | "resync" |
-"read_all" | "read_window" | "verify" | "teardown" | "quit"}``.
+"read_all" | "read_window" | "teardown" | "quit"}``. Operation 5 starts with
+``{"op": "verify_setup", ...}`` (the same fields; ``engine`` is the source's), then
+``"verify" | "resync_chunks"`` any number of times, then ``"verify_teardown"``.
 """
 
 from __future__ import annotations
@@ -28,8 +30,16 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from bench.contenders.base import Contender, Target, read_variants
-from bench.workload import VALUE_COLUMNS, Workload, make_workload
+from bench.contenders.base import Contender, Target, VerifyContender, read_variants
+from bench.verify_source import SOURCE_DEFINITION, Source, change_source, create_source
+from bench.workload import (
+    DATETIME_COLUMN,
+    ID_COLUMN,
+    VALUE_COLUMNS,
+    Workload,
+    changed_past_rows,
+    make_workload,
+)
 
 WINDOW_CALLS = 5
 
@@ -46,6 +56,7 @@ class Reply:
     variant: str | None = None
     variants: dict[str, float] = field(default_factory=dict)
     peak_rss_delta: int | None = None
+    bytes_moved: int | None = None
     version: str | None = None
     error: str | None = None
 
@@ -100,6 +111,10 @@ class WorkerSession:
     def __init__(self) -> None:
         self.contender: Contender | None = None
         self.workload: Workload | None = None
+        # Operation 5: its own contender, the changed rows and their old values.
+        self.verifier: VerifyContender | None = None
+        self.changed: pd.DataFrame | None = None
+        self.original: pd.DataFrame | None = None
 
     def ready(self) -> tuple[Contender, Workload]:
         if self.contender is None or self.workload is None:
@@ -154,9 +169,46 @@ class WorkerSession:
             timings.append(time.perf_counter() - started)
         return checked_frame(Reply(seconds=statistics.median(timings)), frame)
 
-    def run_verify(self) -> Reply:
-        """Operation 5, still to come: needs the workload's changed-at-source frame."""
-        raise NotImplementedError("the verify operation is not part of the workload yet")
+    def verify_setup(self, request: dict[str, Any]) -> Reply:
+        """Operation 5's state: the source (initial rows), the pipe synced from it, then 0.1%
+        of past rows changed at the source. Timed only for the notes."""
+        started = time.perf_counter()
+        module = importlib.import_module(request["module"])
+        n, workdir = int(request["n"]), Path(request["workdir"])
+        target = Target(request["engine"], workdir, Path(request["duckdb_path"]), request["pg_database"])
+        source = Source(request["engine"], workdir / "source.duckdb", target.pg_url())
+        initial = make_workload(n).initial
+        self.changed = changed_past_rows(n)
+        keys = self.changed[[DATETIME_COLUMN, ID_COLUMN]]
+        self.original = keys.merge(initial, on=[DATETIME_COLUMN, ID_COLUMN], how="left")
+        create_source(source, initial)
+        self.verifier = module.make_contender()
+        self.verifier.verify_setup(target, SOURCE_DEFINITION)
+        change_source(source, self.changed)
+        return Reply(seconds=time.perf_counter() - started, version=module.describe_version())
+
+    def run_verify(self, op: str) -> Reply:
+        """Time the contender's verify (or re-sync of every chunk); then check the changed rows
+        and put their old values back, untimed, so that every repeat starts alike."""
+        if self.verifier is None or self.changed is None or self.original is None:
+            raise RuntimeError("verify_setup must come first")
+        action = self.verifier.verify if op == "verify" else self.verifier.resync_every_chunk
+        gc.collect()
+        started = time.perf_counter()
+        report = action()
+        seconds = time.perf_counter() - started
+        reply = Reply(seconds=seconds, note=report.note, bytes_moved=report.bytes_moved)
+        reply.rows = len(self.changed)
+        reply.checksum = self.verifier.values_of(self.changed)
+        stamps = self.original[DATETIME_COLUMN].dt.tz_localize("UTC")
+        self.verifier.restore(self.original.assign(**{DATETIME_COLUMN: stamps}))
+        return reply
+
+    def verify_teardown(self) -> Reply:
+        if self.verifier is not None:
+            self.verifier.verify_teardown()
+        self.verifier = None
+        return Reply()
 
     def teardown(self) -> Reply:
         contender, _ = self.ready()
@@ -173,7 +225,10 @@ class WorkerSession:
             "resync": lambda: self.write("resync"),
             "read_all": self.read_all,
             "read_window": self.read_window,
-            "verify": self.run_verify,
+            "verify_setup": lambda: self.verify_setup(request),
+            "verify": lambda: self.run_verify("verify"),
+            "resync_chunks": lambda: self.run_verify("resync_chunks"),
+            "verify_teardown": self.verify_teardown,
             "teardown": self.teardown,
         }
         if op not in handlers:

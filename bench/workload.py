@@ -24,6 +24,7 @@ VALUE_COLUMNS = ("value", "temperature", "humidity", "pressure")
 ALL_COLUMNS = (DATETIME_COLUMN, ID_COLUMN, *VALUE_COLUMNS)
 START = np.datetime64("2024-01-01T00:00:00", "us")
 WINDOW_SENSOR = 7
+VERIFY_SHARE = 0.001
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,19 @@ def make_workload(n: int) -> Workload:
     fresh = sensor_frame(n, new_rows, rng.standard_normal((new_rows, len(VALUE_COLUMNS))))
     batch = pd.concat([changed, fresh], ignore_index=True)
     return Workload(n=n, initial=initial, batch=batch, window=one_day_window(n))
+
+
+def changed_past_rows(n: int, share: float = VERIFY_SHARE) -> pd.DataFrame:
+    """Operation 5: ``share`` of the initial load's rows, at random places in the past, with
+    every value moved by +1.0 at the source (a seed of their own: the same rows whatever else
+    the workload draws)."""
+    initial = make_workload(n).initial
+    rng = np.random.default_rng(SEED + 5)
+    positions = np.sort(rng.choice(n, size=max(1, int(n * share)), replace=False))
+    changed = initial.iloc[positions].reset_index(drop=True)
+    for name in VALUE_COLUMNS:
+        changed[name] = changed[name] + 1.0
+    return changed
 
 
 def expected_final(workload: Workload) -> pd.DataFrame:

@@ -58,9 +58,33 @@ class Contender(Protocol):
     def teardown(self) -> None:
         """Drop the pipe and close connections. Not timed."""
 
-    # Operation 5 (verify a pipe whose source changed 0.1% of past rows) is still to come:
-    # a contender will offer ``verify(frame) -> str | None`` and the worker's ``verify`` op
-    # times it when present (see ``bench.worker.run_verify``).
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What one verify (or re-sync of every chunk) reported, and the bytes it brought over."""
+
+    note: str
+    bytes_moved: int | None = None
+
+
+class VerifyContender(Protocol):
+    """Operation 5: a pipe on a DuckDB instance (``sql:benchduck``) synced from the source
+    ``sql:benchsrc`` (``bench.verify_source``), whose source then changed 0.1% of past rows."""
+
+    def verify_setup(self, target: Target, definition: str) -> None:
+        """Create the pipe with the fetch ``definition`` and sync it from the source. Not timed."""
+
+    def verify(self) -> VerifyReport:
+        """Bring the pipe back in line with its source (the contender's own verify)."""
+
+    def restore(self, rows: pd.DataFrame) -> None:
+        """Sync ``rows`` (the changed rows' old values) so the pipe differs again. Not timed."""
+
+    def values_of(self, keys: pd.DataFrame) -> float:
+        """The sum of ``value`` over the rows with these keys, as the pipe holds it. Not timed."""
+
+    def verify_teardown(self) -> None:
+        """Drop the pipe and close connections. Not timed."""
 
 
 ReadVariant = Callable[[], pd.DataFrame]

@@ -18,10 +18,13 @@ from bench.contenders.base import (
     PIPE_METRIC,
     POSTGRESQL_LABEL,
     Target,
+    VerifyReport,
 )
+from bench.verify_source import SOURCE_LABEL, values_of
 from bench.workload import DATETIME_COLUMN, ID_COLUMN
 
 INSTANCES = {"duckdb": f"sql:{DUCKDB_LABEL}", "postgresql": f"sql:{POSTGRESQL_LABEL}"}
+SOURCE = f"sql:{SOURCE_LABEL}"
 
 
 class MeerschaumError(RuntimeError):
@@ -78,6 +81,32 @@ class MeerschaumContender:
         checked(self.bench_pipe.drop(), "drop")
         checked(self.bench_pipe.delete(), "delete")
         self.pipe = None
+
+    # Operation 5: Meerschaum's own verify (fetch and sync every chunk, diffing in pandas).
+    def verify_setup(self, target: Target, definition: str) -> None:
+        self.pipe = mrsm.Pipe(
+            SOURCE,
+            PIPE_METRIC,
+            instance=INSTANCES["duckdb"],
+            columns={"datetime": DATETIME_COLUMN, "id": ID_COLUMN},
+            parameters={"fetch": {"definition": definition}},
+        )
+        checked(self.bench_pipe.sync(), "sync")
+        # Let the worker open the source file to change it (DuckDB refuses a second
+        # connection with another configuration in one process).
+        mrsm.get_connector(SOURCE).engine.dispose()
+
+    def verify(self) -> VerifyReport:
+        return VerifyReport(checked(self.bench_pipe.verify(), "verify"))
+
+    def restore(self, rows: pd.DataFrame) -> None:
+        checked(self.bench_pipe.sync(rows), "sync")
+
+    def values_of(self, keys: pd.DataFrame) -> float:
+        return values_of(self.bench_pipe.get_data(), keys)
+
+    def verify_teardown(self) -> None:
+        self.teardown()
 
 
 def describe_version() -> str:

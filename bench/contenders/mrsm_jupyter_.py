@@ -6,7 +6,7 @@ The worker's environment carries ``MRSM_JUPYTER_ROOT`` (a temp dir) and the inst
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
@@ -17,10 +17,15 @@ from bench.contenders.base import (
     PIPE_METRIC,
     POSTGRESQL_LABEL,
     Target,
+    VerifyReport,
 )
+from bench.verify_source import SOURCE_LABEL, values_of
 from bench.workload import DATETIME_COLUMN, ID_COLUMN
+from mrsm_jupyter.pipes.bounds import DEFAULT_CHUNK_MINUTES, Window
+from mrsm_jupyter.pipes.result import SyncResult
 
 INSTANCES = {"duckdb": f"sql:{DUCKDB_LABEL}", "postgresql": f"sql:{POSTGRESQL_LABEL}"}
+SOURCE = f"sql:{SOURCE_LABEL}"
 
 
 class MrsmJupyterContender:
@@ -72,6 +77,43 @@ class MrsmJupyterContender:
         self.bench_pipe.drop()
         self.bench_pipe.delete()
         self.pipe = None
+
+    # Operation 5.
+    def verify_setup(self, target: Target, definition: str) -> None:
+        self.pipe = mrsm.Pipe(
+            SOURCE,
+            PIPE_METRIC,
+            instance=INSTANCES["duckdb"],
+            columns={"datetime": DATETIME_COLUMN, "id": ID_COLUMN},
+            parameters={"fetch": {"definition": definition}},
+        )
+        self.bench_pipe.sync(begin=datetime(2000, 1, 1, tzinfo=UTC))
+
+    def verify(self) -> VerifyReport:
+        result = self.bench_pipe.verify()
+        return VerifyReport(f"{result.message} Parts: {result.parts:,}.", result.bytes_moved)
+
+    def resync_every_chunk(self) -> VerifyReport:
+        """Meerschaum's verify with this engine: fetch every chunk from the source and sync it."""
+        pipe, moved = self.bench_pipe, 0
+        total = SyncResult(str(pipe))
+        newest = pipe.get_sync_time()
+        assert isinstance(newest, datetime)
+        window = Window(pipe.get_sync_time(newest=False), newest + timedelta(microseconds=1))
+        for chunk in window.chunks(timedelta(minutes=DEFAULT_CHUNK_MINUTES)):
+            rows = pipe.fetch(begin=chunk.begin, end=chunk.end)
+            moved += rows.nbytes
+            total.add(pipe.sync(rows))
+        return VerifyReport(total.message, moved)
+
+    def restore(self, rows: pd.DataFrame) -> None:
+        self.bench_pipe.sync(rows)
+
+    def values_of(self, keys: pd.DataFrame) -> float:
+        return values_of(self.bench_pipe.get_data(), keys)
+
+    def verify_teardown(self) -> None:
+        self.teardown()
 
 
 def describe_version() -> str:

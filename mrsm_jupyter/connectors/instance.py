@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+
+from mrsm_jupyter.pipes.bounds import Window, step
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from mrsm_jupyter.pipes.bounds import Bound, Window
+    from mrsm_jupyter.pipes.bounds import Bound
+    from mrsm_jupyter.pipes.fingerprint import Fingerprinter
     from mrsm_jupyter.pipes.pipe import Pipe
     from mrsm_jupyter.pipes.result import SyncResult
 
@@ -122,3 +126,29 @@ class InstanceConnector(ABC):
     @abstractmethod
     def deduplicate_pipe(self, pipe: Pipe) -> int:
         """Remove rows whose keys repeat (keeping one); return how many were removed."""
+
+    # Verify.
+    def pipe_fingerprints(self, pipe: Pipe) -> Fingerprinter:
+        """Fingerprints of the pipe's rows (see ``pipes/fingerprint.py``). By default the rows
+        are read and fingerprinted in this process; instances that can run the fingerprint
+        SQL where the rows live override this."""
+        from mrsm_jupyter.connectors.sql.fingerprint import ArrowFingerprints  # noqa: PLC0415 (duckdb)
+
+        def load(window: Window) -> pa.Table:
+            return self.read_pipe(pipe, None, window, None, None, None)
+
+        return ArrowFingerprints(load, pipe.columns.get("datetime"))
+
+    def delete_pipe_rows(self, pipe: Pipe, keys: pa.Table) -> int:
+        """Delete the rows whose key columns equal a row of ``keys``; return how many.
+
+        By default one :meth:`clear_pipe` per key row; instances override with one statement.
+        """
+        dt = pipe.columns.get("datetime")
+        deleted = 0
+        for row in keys.to_pylist():
+            when = row.get(dt or "")
+            tick = 1 if isinstance(when, int) else timedelta(microseconds=1)
+            window = Window() if when is None else Window.of(when, step(when, tick))
+            deleted += self.clear_pipe(pipe, window, {k: v for k, v in row.items() if k != dt})
+        return deleted

@@ -29,6 +29,7 @@ from mrsm_jupyter.pipes.frames import empty_frame, to_frame
 from mrsm_jupyter.pipes.keys import default_target, validate_key, validate_location
 from mrsm_jupyter.pipes.normalize import normalize_batch
 from mrsm_jupyter.pipes.result import ActionResult, SyncResult
+from mrsm_jupyter.pipes.verify import VerifyResult, verify_pipe
 
 if TYPE_CHECKING:
     from mrsm_jupyter.connectors.instance import InstanceConnector
@@ -239,6 +240,24 @@ class Pipe:
         if begin is None:
             begin = backtrack_begin(self.get_sync_time(), self.backtrack_minutes)
         return source.fetch(self, Window.of(begin, end))
+
+    def verify(
+        self,
+        begin: TimeLike = None,
+        end: TimeLike = None,
+        chunk_interval: timedelta | int | None = None,
+        deletes: bool | None = None,
+        *,
+        progress: bool = False,
+    ) -> VerifyResult:
+        """Find rows that changed at the source anywhere in ``[begin, end)`` (by default the
+        pipe's whole span) and re-sync only them; ``deletes`` (default
+        ``parameters['verify']['deletes']``) also removes rows the source no longer has.
+
+        Chunks are compared by fingerprints computed where the rows live; see
+        ``mrsm_jupyter/pipes/verify.py``.
+        """
+        return verify_pipe(self, begin, end, chunk_interval, deletes, progress)
 
     def _sync_one(self, df: Any) -> SyncResult:
         batch = normalize_batch(df, self.dtypes, self.key_columns, self.columns.get("datetime"), self)

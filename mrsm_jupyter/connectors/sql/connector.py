@@ -26,6 +26,7 @@ from mrsm_jupyter.connectors.sql.database import (
     Session,
     SQLAlchemyDatabase,
 )
+from mrsm_jupyter.connectors.sql.fingerprint import Reader, SQLFingerprints
 from mrsm_jupyter.connectors.sql.flavors import flavor_for_uri
 from mrsm_jupyter.connectors.sql.registrations import PIPES_TABLE, Registry
 from mrsm_jupyter.errors import ConnectorError, LockTimeoutError, PipeError, SchemaError, SyncError
@@ -84,7 +85,7 @@ class SQLConnector(InstanceConnector):
             return DuckDBDatabase(self.flavor, "/" + path if uri.startswith("duckdb:////") else path)
         try:
             return SQLAlchemyDatabase(self.flavor, _sqlalchemy_uri(uri))
-        except (sa.exc.ArgumentError, ImportError) as exc:
+        except (sa.exc.ArgumentError, ImportError, ValueError) as exc:  # ValueError: e.g. a bad port
             raise ConnectorError(
                 f"sql:{self.label}: cannot use its URI ({exc}). Check MRSM_SQL_{self.label.upper()}."
             ) from exc
@@ -424,6 +425,10 @@ class SQLConnector(InstanceConnector):
     # As a source: ``parameters.fetch.definition`` read between begin and end.
     def fetch(self, pipe: Pipe, window: Window) -> pa.Table:
         """Rows of the pipe's fetch definition in ``[begin, end)`` of its datetime column."""
+        where, bound = self._fetch_where(pipe, window)
+        return self._fetch_reader(pipe)(f"SELECT * FROM {self._fetch_relation(pipe)}{where}", bound, {})
+
+    def _fetch_relation(self, pipe: Pipe) -> str:
         definition = str((pipe.parameters.get("fetch") or {}).get("definition") or "").strip().rstrip(";")
         if not definition:
             raise PipeError(
@@ -431,21 +436,75 @@ class SQLConnector(InstanceConnector):
                 f"has no fetch definition to read {self.keys} with.",
                 "Set parameters={'fetch': {'definition': 'SELECT ...'}}, or pass rows: pipe.sync(df).",
             )
-        query = resolve_references(definition, self._reference_table)
-        dt = pipe.columns.get("datetime")
+        return f"({resolve_references(definition, self._reference_table)}) AS mrsm_src"
+
+    def _fetch_dtypes(self, pipe: Pipe) -> dict[str, str]:
         # The source's types are unknown; the pipe's dtypes (and its datetime column) guide
         # drivers that answer in text (SQLite).
-        dtypes = {**({dt: "datetime"} if dt else {}), **pipe.dtypes}
-        where, bound = self.flavor.where(dt, window.begin, window.end, None, dtypes)
-        try:
+        dt = pipe.columns.get("datetime")
+        return {**({dt: "datetime"} if dt else {}), **pipe.dtypes}
+
+    def _fetch_where(self, pipe: Pipe, window: Window) -> tuple[str, dict[str, Any]]:
+        dt = pipe.columns.get("datetime")
+        return self.flavor.where(dt, window.begin, window.end, None, self._fetch_dtypes(pipe))
+
+    def _fetch_reader(self, pipe: Pipe) -> Reader:
+        """Runs queries on the fetch definition (the pipe's dtypes type the answer when the
+        query asks for none); database errors name the pipe and its definition."""
+
+        def read(sql: str, params: Mapping[str, Any], dtypes: Mapping[str, str]) -> pa.Table:
+            try:
+                with self.db.session() as s:
+                    return s.fetch_arrow(sql, params, dtypes or self._fetch_dtypes(pipe))
+            except self._database_errors as exc:
+                raise PipeError(
+                    pipe,
+                    f"its fetch definition failed on {self.keys} ({type(exc).__name__}: {exc}).",
+                    "Fix parameters['fetch']['definition'] (it must select the pipe's datetime column).",
+                ) from exc
+
+        return read
+
+    # Fingerprints for verify, computed by the database (connectors/sql/fingerprint.py).
+    def fetch_fingerprints(self, pipe: Pipe) -> SQLFingerprints:
+        """The source side of a verify: fingerprints of the fetch definition's rows."""
+        relation, read = self._fetch_relation(pipe), self._fetch_reader(pipe)
+        return SQLFingerprints(
+            self.flavor,
+            relation,
+            lambda: read(f"SELECT * FROM {relation} WHERE 1 = 0", {}, {}).column_names,
+            lambda window: self._fetch_where(pipe, window),
+            read,
+            self._fetch_dtypes(pipe),
+        )
+
+    def pipe_fingerprints(self, pipe: Pipe) -> SQLFingerprints:
+        """The instance side of a verify: fingerprints of the pipe's table."""
+        types = self.get_columns_types(pipe)
+
+        def read(sql: str, params: Mapping[str, Any], dtypes: Mapping[str, str]) -> pa.Table:
             with self.db.session() as s:
-                return s.fetch_arrow(f"SELECT * FROM ({query}) AS mrsm_src{where}", bound, dtypes)
-        except self._database_errors as exc:
-            raise PipeError(
-                pipe,
-                f"its fetch definition failed on {self.keys} ({type(exc).__name__}: {exc}).",
-                "Fix parameters['fetch']['definition'] (it must select the pipe's datetime column).",
-            ) from exc
+                return s.fetch_arrow(sql, params, dtypes)
+
+        return SQLFingerprints(
+            self.flavor,
+            self._table(pipe),
+            lambda: list(types),
+            lambda window: self._filter(pipe, window, None, types),
+            read,
+            types,
+        )
+
+    def delete_pipe_rows(self, pipe: Pipe, keys: pa.Table) -> int:
+        """Delete the rows whose key columns equal a row of ``keys`` (staged, one statement)."""
+        if not keys.num_rows:
+            return 0
+        with self._locked(pipe) as s:
+            types = self._columns_types(s, pipe)
+            names = keys.column_names
+            stage = s.stage(keys, {k: types[k] for k in names}, names)
+            nullable = [k for k in names if keys.column(k).null_count]
+            return s.execute(self.flavor.delete_matching(self._table(pipe), stage, names, nullable))
 
     def _reference_table(self, ref: PipeReference) -> str:
         from mrsm_jupyter.pipes.pipe import Pipe  # noqa: PLC0415 (pipes import connectors)

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from filelock import FileLock, Timeout
 
 from mrsm_jupyter.connectors.sql.flavors.base import Flavor, Query
+from mrsm_jupyter.connectors.sql.flavors.sqlite import register_fingerprint_functions
 from mrsm_jupyter.errors import ConnectorError
 
 DUCKDB_IDLE_SECONDS = float(os.environ.get("MRSM_DUCKDB_IDLE_SECONDS", "1.0"))
@@ -294,3 +295,4 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={int(LOCK_TIMEOUT_SECONDS * 1000)}")
     cursor.close()
+    register_fingerprint_functions(dbapi_connection)

@@ -16,12 +16,13 @@ from typing import Any, ClassVar
 import pyarrow as pa
 from sqlalchemy.engine.interfaces import Dialect
 
+from mrsm_jupyter.connectors.sql.flavors.canonical import CanonicalValues
 from mrsm_jupyter.pipes.dtypes import arrow_type
 
 Query = tuple[str, dict[str, Any]]
 
 
-class Flavor:
+class Flavor(CanonicalValues):
     """A SQL dialect: its types, its quoting and the statements the engine needs."""
 
     name: ClassVar[str] = "base"
@@ -311,6 +312,11 @@ class Flavor:
 
     def delete(self, table: str, where: str) -> str:
         return f"DELETE FROM {table}{where}"
+
+    def delete_matching(self, table: str, stage: str, keys: Sequence[str], nullable: Sequence[str]) -> str:
+        """Delete the rows whose keys equal a staged row's keys."""
+        match = self.key_match(table, "s", keys, nullable)
+        return f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM {stage} AS s WHERE {match})"
 
     def deduplicate(self, table: str, temp: str, keys: Sequence[str], columns: Sequence[str]) -> list[str]:
         """Keep one row per key: copy the survivors aside, empty the table, put them back."""

@@ -79,3 +79,17 @@ class DuckDBFlavor(Flavor):
 
     def bind_value(self, value: Any, dtype: str | None) -> Any:
         return value
+
+    # Fingerprints: ``/`` divides as floats, EXTRACT(EPOCH) answers a double, no BIT type.
+    def fence(self, subquery: str) -> str:
+        return subquery  # DuckDB computes a repeated expression once already
+
+    def int_div(self, a: str, b: str) -> str:
+        return f"(({a}) // ({b}))"
+
+    def epoch_us(self, expr: str) -> str:
+        return f"epoch_us({expr})"
+
+    def md5_int32(self, expr: str, binary: bool) -> str:
+        data = expr if binary else f"CAST({expr} AS VARCHAR)"
+        return f"CAST('0x' || SUBSTR(MD5({data}), 1, 8) AS BIGINT)"

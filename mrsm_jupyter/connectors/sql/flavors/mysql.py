@@ -143,6 +143,32 @@ class MySQLFlavor(Flavor):
     pipes_id_column: ClassVar[str] = "pipe_id INTEGER AUTO_INCREMENT PRIMARY KEY"
     pipes_parameters_type: ClassVar[str] = "TEXT"
 
+    # Fingerprints. DATETIME holds UTC wall times; text may sit in a non-UTF-8 column.
+    def fence(self, subquery: str) -> str:
+        return f"{subquery} LIMIT 18446744073709551615"  # a derived table with LIMIT is not merged
+
+    def int_div(self, a: str, b: str) -> str:
+        return f"(({a}) DIV ({b}))"
+
+    def bigint(self, expr: str) -> str:
+        return f"CAST({expr} AS SIGNED)"
+
+    def double(self, expr: str) -> str:
+        return f"CAST({expr} AS DOUBLE)"
+
+    def epoch_us(self, expr: str) -> str:
+        return f"TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', {expr})"
+
+    def power_of_two(self, exponent: str) -> str:
+        return f"(1 << ({exponent}))"
+
+    def epoch_days(self, expr: str) -> str:
+        return f"DATEDIFF({expr}, '1970-01-01')"
+
+    def md5_int32(self, expr: str, binary: bool) -> str:
+        data = expr if binary else f"CONVERT({expr} USING utf8mb4)"
+        return self.bigint(f"CONV(SUBSTR(MD5({data}), 1, 8), 16, 10)")
+
     # Reading: the server's text, typed by Arrow.
     def fetch_arrow_fast(
         self, dbapi_connection: Any, sql: str, params: Mapping[str, Any], dtypes: Mapping[str, str]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -12,6 +13,7 @@ from sqlalchemy.engine.interfaces import Dialect
 from mrsm_jupyter.connectors.sql.flavors.base import Flavor, Query
 
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class SQLiteFlavor(Flavor):
@@ -105,6 +107,43 @@ class SQLiteFlavor(Flavor):
             statements.append(self.create_key_index(table, table_name, keys, unique=False))
         return statements
 
+    # Fingerprints: no MD5 and millisecond-only date functions, so two deterministic Python
+    # functions are registered on every connection (register_fingerprint_functions).
+    def fence(self, subquery: str) -> str:
+        return f"{subquery} LIMIT -1"  # a subquery with LIMIT is not flattened into an aggregate
+
+    def modulo(self, a: str, b: str) -> str:
+        return f"(({a}) % ({b}))"
+
+    def bigint(self, expr: str) -> str:
+        return f"CAST({expr} AS INTEGER)"
+
+    def double(self, expr: str) -> str:
+        return f"CAST({expr} AS REAL)"
+
+    def floor_bigint(self, expr: str) -> str:
+        # FLOOR needs SQLite's optional math functions; CAST truncates toward zero.
+        truncated = self.bigint(expr)
+        return f"({truncated} - ({expr} < {truncated}))"
+
+    def clamp(self, expr: str, low: str, high: str) -> str:
+        return f"MIN(MAX({expr}, {low}), {high})"
+
+    def power_of_two(self, exponent: str) -> str:
+        return f"(1 << ({exponent}))"
+
+    def bit_or(self, expr: str) -> str:
+        return f"SUM(DISTINCT {expr})"  # of distinct powers of two: their OR
+
+    def epoch_us(self, expr: str) -> str:
+        return f"mrsm_epoch_us({expr})"
+
+    def epoch_days(self, expr: str) -> str:
+        return self.bigint(f"julianday({expr}) - 2440587.5")
+
+    def md5_int32(self, expr: str, binary: bool) -> str:
+        return f"mrsm_md5_int32({expr})"
+
     dbapi_placeholder: ClassVar[str] = "?"
     # INTEGER PRIMARY KEY makes pipe_id the rowid, as in Meerschaum's table.
     pipes_id_column: ClassVar[str] = "pipe_id INTEGER NOT NULL PRIMARY KEY"
@@ -136,3 +175,28 @@ class SQLiteFlavor(Flavor):
 
             values = [None if v is None else Decimal(str(v)) for v in values]
         return super().arrow_column(values, dtype)
+
+
+def _epoch_us(value: str | None) -> int | None:
+    """Microseconds since 1970 of a stored datetime text (naive texts are UTC)."""
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(str(value))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    delta = parsed - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _md5_int32(value: str | bytes | float | None) -> int | None:
+    """The first 32 bits of the MD5 of a value's UTF-8 text (or its bytes)."""
+    if value is None:
+        return None
+    data = value if isinstance(value, bytes) else str(value).encode()
+    return int.from_bytes(hashlib.md5(data, usedforsecurity=False).digest()[:4], "big")
+
+
+def register_fingerprint_functions(dbapi_connection: sqlite3.Connection) -> None:
+    """The functions fingerprints call, on one sqlite3 connection."""
+    dbapi_connection.create_function("mrsm_epoch_us", 1, _epoch_us, deterministic=True)
+    dbapi_connection.create_function("mrsm_md5_int32", 1, _md5_int32, deterministic=True)
