@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
-import psycopg
 
 from bench.contenders.pg_binary_copy import HEADER, TRAILER, encode_tuples
 from bench.workload import DATETIME_COLUMN, ID_COLUMN, VALUE_COLUMNS
@@ -55,6 +55,8 @@ def create_source(source: Source, frame: pd.DataFrame) -> None:
             con.execute(f"CREATE TABLE {SOURCE_TABLE} AS SELECT * FROM frame")
         return
     columns = ", ".join(f"{name} {sql_type}" for name, sql_type in PG_COLUMNS.items())
+    import psycopg  # noqa: PLC0415 (the dlt worker's environment has no psycopg)
+
     with psycopg.connect(source.pg_url) as con:
         con.execute(f"CREATE TABLE {SOURCE_TABLE} ({columns})")
         _copy_into(con, SOURCE_TABLE, frame)
@@ -62,7 +64,7 @@ def create_source(source: Source, frame: pd.DataFrame) -> None:
         con.execute(f"ANALYZE {SOURCE_TABLE}")
 
 
-def _copy_into(con: psycopg.Connection, table: str, frame: pd.DataFrame) -> None:
+def _copy_into(con: Any, table: str, frame: pd.DataFrame) -> None:
     names = ", ".join(PG_COLUMNS)
     with con.cursor().copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
         copy.write(HEADER + encode_tuples(frame[list(PG_COLUMNS)], COPY_TYPES).tobytes() + TRAILER)
@@ -77,6 +79,8 @@ def change_source(source: Source, changed: pd.DataFrame) -> None:
             con.register("changes", _utc(changed))
             con.execute(f"UPDATE {SOURCE_TABLE} AS s SET {sets} FROM changes AS c WHERE {match}")
         return
+    import psycopg  # noqa: PLC0415 (the dlt worker's environment has no psycopg)
+
     with psycopg.connect(source.pg_url) as con:
         con.execute(f"CREATE TEMPORARY TABLE changes (LIKE {SOURCE_TABLE})")
         _copy_into(con, "changes", changed)
