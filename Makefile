@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_WORKERS ?= 2
+# Just under the measured figure (89% on 2026-11-24): it only ever rises.
+COVERAGE_FLOOR ?= 88
 # Meerschaum 4.x runs in its own environment (its imports change sys.path and warnings);
 # the interop tests drive it as a subprocess. Its DuckDB must be ours, to open our files.
 MEERSCHAUM_VENV ?= .venv-meerschaum
@@ -49,7 +51,7 @@ pytest: setup meerschaum labbuild
 	$(PY) -m coverage erase
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --cov --cov-report= $(PYTEST_ARGS)
 	$(PY) -m coverage combine -q || true
-	$(PY) -m coverage report --skip-covered --sort=cover
+	$(PY) -m coverage report --skip-covered --sort=cover --fail-under=$(COVERAGE_FLOOR)
 
 test: lint typecheck labcheck pytest
 
