@@ -203,7 +203,6 @@ def test_restart_starts_a_new_run(jobs_root: Path) -> None:
 
 
 def test_an_action_job_runs_the_cli(jobs_root: Path) -> None:
-    pytest.importorskip("mrsm_jupyter.cli")
     job = Job("version", action=["show", "version"])
     job.start()
     result = job.wait(timeout=30)
