@@ -376,9 +376,6 @@ class Flavor(CanonicalValues):
     def json_param(self, name: str) -> str:
         return self.param(name)
 
-    def format_datetime(self, value: datetime) -> Any:
-        return value
-
     # Staging a batch and reading rows back (for flavors reached through SQLAlchemy).
     dbapi_placeholder: ClassVar[str] = "%s"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from sqlalchemy.engine.interfaces import Dialect
 
@@ -76,9 +76,6 @@ class DuckDBFlavor(Flavor):
 
     def dtype_of_sql_type(self, sql_type: str) -> str:
         return "float" if sql_type.upper() == "DOUBLE" else super().dtype_of_sql_type(sql_type)
-
-    def bind_value(self, value: Any, dtype: str | None) -> Any:
-        return value
 
     # Fingerprints: ``/`` divides as floats, EXTRACT(EPOCH) answers a double, no BIT type.
     def fence(self, subquery: str) -> str:
