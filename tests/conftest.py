@@ -69,7 +69,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    """This worker's name, prefixed by ``MRSM_TEST_RUN`` so that two test runs on one machine
+    (two checkouts, say) never share a database."""
+    return os.environ.get("MRSM_TEST_RUN", "") + os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -64,7 +64,8 @@ EXAMPLES: dict[str, list[Any]] = {
 @pytest.fixture(scope="module")
 def pg() -> Iterator[psycopg.Connection[Any]]:
     """A connection to a scratch database of this worker; each test rolls back."""
-    name = f"mrsm_pgcopy_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    run, worker = os.environ.get("MRSM_TEST_RUN", ""), os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"mrsm_pgcopy_{run}{worker}"
     with psycopg.connect(ADMIN, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
