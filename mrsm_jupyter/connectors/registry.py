@@ -70,6 +70,13 @@ def _build_api(label: str, attrs: dict[str, Any]) -> InstanceConnector:
     return APIConnector(label, attrs)
 
 
+@make_connector("influxdb")
+def _build_influxdb(label: str, attrs: dict[str, Any]) -> InstanceConnector:
+    from mrsm_jupyter.connectors.influxdb.connector import InfluxDBConnector  # noqa: PLC0415 (imports pyarrow)
+
+    return InfluxDBConnector(label, attrs)
+
+
 def parse_keys(keys: str) -> tuple[str, str]:
     if not isinstance(keys, str) or ":" not in keys:
         raise InvalidKeysError(f"Connector keys {keys!r} must look like 'type:label', e.g. 'sql:local'.")
