@@ -27,7 +27,9 @@ def _set(config: str, section: str | None, key: str, value: str) -> str:
     start = 0 if section is None else config.index(f"[{section}]")
     stop = config.find("\n[", start + 1)
     stop = len(config) if stop < 0 else stop
-    part, count = re.subn(rf"(?m)^(\s*){re.escape(key)} = .*$", rf"\g<1>{key} = {value}", config[start:stop], 1)
+    part, count = re.subn(
+        rf"(?m)^(\s*){re.escape(key)} = .*$", rf"\g<1>{key} = {value}", config[start:stop], count=1
+    )
     if not count:
         raise RuntimeError(f"influxd config has no {key} in [{section}]")
     return config[:start] + part + config[stop:]

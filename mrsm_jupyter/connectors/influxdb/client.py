@@ -88,7 +88,9 @@ class InfluxDBClient:
     def close(self) -> None:
         self._http.close()
 
-    def _post(self, path: str, *, data: Mapping[str, str] | None = None, content: bytes | None = None) -> httpx.Response:
+    def _post(
+        self, path: str, *, data: Mapping[str, str] | None = None, content: bytes | None = None
+    ) -> httpx.Response:
         params = {"db": self.address.database, "precision": "ns"} if path == "/write" else None
         try:
             return self._http.post(path, data=data, content=content, params=params)
@@ -108,7 +110,8 @@ class InfluxDBClient:
 
     def _refused(self, statement: str, detail: str) -> InfluxDBError:
         return InfluxDBError(
-            f"{self.keys}: InfluxDB refused {statement[:200]!r}: {detail}. Check the names and the server's log.",
+            f"{self.keys}: InfluxDB refused {statement[:200]!r}: {detail}. "
+            "Check the names and the server's log.",
             detail,
         )
 
@@ -161,7 +164,6 @@ class InfluxDBClient:
             except ConnectorError:
                 self._database_ready = False
                 raise
-
 
 
 def _error_text(response: httpx.Response) -> str:

@@ -14,6 +14,7 @@ import hashlib
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -24,7 +25,14 @@ from mrsm_jupyter.config import root_dir
 from mrsm_jupyter.connectors.influxdb import source
 from mrsm_jupyter.connectors.influxdb.changes import diff
 from mrsm_jupyter.connectors.influxdb.client import Address, InfluxDBClient, InfluxDBError
-from mrsm_jupyter.connectors.influxdb.influxql import TIME, UnsupportedFilter, Where, aggregate, quote, select
+from mrsm_jupyter.connectors.influxdb.influxql import (
+    TIME,
+    UnsupportedFilterError,
+    Where,
+    aggregate,
+    quote,
+    select,
+)
 from mrsm_jupyter.connectors.influxdb.layout import RESERVED, ROW, Layout
 from mrsm_jupyter.connectors.influxdb.lineprotocol import LineProtocolError, bodies, check_names
 from mrsm_jupyter.connectors.influxdb.registrations import Registry
@@ -56,7 +64,9 @@ class InfluxDBConnector(InstanceConnector):
         self.write_bytes = int(attrs.get("write_bytes", 4 * 1024 * 1024))
 
     def __repr__(self) -> str:
-        return f"InfluxDBConnector('influxdb:{self.label}', '{self.address.base_url}/{self.address.database}')"
+        return (
+            f"InfluxDBConnector('influxdb:{self.label}', '{self.address.base_url}/{self.address.database}')"
+        )
 
     def close(self) -> None:
         self.client.close()
@@ -73,7 +83,9 @@ class InfluxDBConnector(InstanceConnector):
     def edit_pipe(self, pipe: Pipe) -> None:
         with self._locked(pipe):
             if self.registry.lookup(pipe) is None:
-                raise PipeError(pipe, "is not registered, so it cannot be edited.", "Call pipe.register() first.")
+                raise PipeError(
+                    pipe, "is not registered, so it cannot be edited.", "Call pipe.register() first."
+                )
             self.registry.update_parameters(pipe)
 
     def delete_pipe(self, pipe: Pipe) -> None:
@@ -170,7 +182,9 @@ class InfluxDBConnector(InstanceConnector):
     def _check_batch(self, pipe: Pipe, layout: Layout, batch: pa.Table) -> None:
         if layout.time not in batch.column_names:
             raise PipeError(
-                pipe, f"the batch has no datetime column {layout.time!r}.", "Add it: InfluxDB needs a time per row."
+                pipe,
+                f"the batch has no datetime column {layout.time!r}.",
+                "Add it: InfluxDB needs a time per row.",
             )
         reserved = [c for c in batch.column_names if c in RESERVED and c != layout.time]
         if reserved:
@@ -230,7 +244,11 @@ class InfluxDBConnector(InstanceConnector):
             self._delete_points(layout, changes.cleared)
         if len(lines):
             self.client.write(bodies(lines, self.write_bytes))
-        result.inserted, result.updated, result.unchanged = changes.inserted, changes.updated, changes.unchanged
+        result.inserted, result.updated, result.unchanged = (
+            changes.inserted,
+            changes.updated,
+            changes.unchanged,
+        )
 
     def _write(self, layout: Layout, stored: pa.Table) -> None:
         if stored.num_rows:
@@ -265,7 +283,9 @@ class InfluxDBConnector(InstanceConnector):
         unknown = [c for c in (params or {}) if c not in layout.dtypes]
         if unknown:
             raise PipeError(
-                pipe, f"has no column {unknown[0]!r} to filter on.", f"Columns are: {', '.join(layout.dtypes)}."
+                pipe,
+                f"has no column {unknown[0]!r} to filter on.",
+                f"Columns are: {', '.join(layout.dtypes)}.",
             )
         to_ns = layout.time_dtype
         where = Where().time_window(
@@ -273,13 +293,14 @@ class InfluxDBConnector(InstanceConnector):
             None if window.end is None else bound_to_ns(window.end, to_ns),
         )
         for column, value in (params or {}).items():
-            dtype, tag = layout.dtypes[column], column in layout.tags
             try:
                 if column == layout.time:
-                    where.matching(TIME, value, False, lambda v: bound_to_ns(v, to_ns))
+                    where.matching(TIME, value, False, partial(bound_to_ns, dtype=to_ns))
                 else:
-                    where.matching(column, value, tag, lambda v, d=dtype, t=tag: scalar_to_storage(v, d, t))
-            except UnsupportedFilter as exc:
+                    tag = column in layout.tags
+                    encode = partial(scalar_to_storage, dtype=layout.dtypes[column], tag=tag)
+                    where.matching(column, value, tag, encode)
+            except UnsupportedFilterError as exc:
                 raise PipeError(
                     pipe,
                     f"cannot filter {column!r} on a missing value: InfluxDB stores no missing field values.",
@@ -302,7 +323,9 @@ class InfluxDBConnector(InstanceConnector):
         layout = self._layout(pipe, types)
         missing = [c for c in columns or [] if c not in types]
         if missing:
-            raise PipeError(pipe, f"has no column {missing[0]!r} to select.", f"Columns are: {', '.join(types)}.")
+            raise PipeError(
+                pipe, f"has no column {missing[0]!r} to select.", f"Columns are: {', '.join(types)}."
+            )
         picked = None if columns is None else [ROW, *(c for c in columns if c != layout.time)]
         where = self._where(pipe, layout, window, params)
         stored = self._read_stored(layout, picked, where, order == "desc", limit)
@@ -330,7 +353,8 @@ class InfluxDBConnector(InstanceConnector):
         row = self._aggregate(pipe, "LAST" if newest else "FIRST", Window(), params) if dt else None
         if row is None:
             return None
-        value: Bound = time_from_ns(pa.array([row[0]], pa.int64()), pipe.dtypes.get(str(dt), "datetime"))[0].as_py()
+        times = time_from_ns(pa.array([row[0]], pa.int64()), pipe.dtypes.get(str(dt), "datetime"))
+        value: Bound = times[0].as_py()
         return value
 
     # Maintenance.
@@ -357,12 +381,16 @@ class InfluxDBConnector(InstanceConnector):
             return 0
         layout = self._layout(pipe, types)
         with self._locked(pipe):
-            stored = layout.to_storage(keys.select([c for c in keys.column_names if c in (layout.time, *layout.tags)]))
+            stored = layout.to_storage(
+                keys.select([c for c in keys.column_names if c in (layout.time, *layout.tags)])
+            )
             span = pc.min_max(stored.column(TIME)).as_py()
             existing = self._read_stored(layout, None, Where().time_window(span["min"], span["max"] + 1))
-            found = stored.join(existing.select(stored.column_names), keys=stored.column_names, join_type="inner")
+            found = stored.join(
+                existing.select(stored.column_names), keys=stored.column_names, join_type="inner"
+            )
             self._delete_points(layout, stored)
-        return found.num_rows
+        return int(found.num_rows)
 
     def drop_pipe(self, pipe: Pipe) -> None:
         with self._locked(pipe):

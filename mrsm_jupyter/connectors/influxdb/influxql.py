@@ -20,7 +20,7 @@ def quote(name: str) -> str:
     return f'"{escaped}"'
 
 
-class UnsupportedFilter(ValueError):
+class UnsupportedFilterError(ValueError):
     """A filter InfluxQL cannot express (a missing field value)."""
 
 
@@ -71,7 +71,7 @@ class Where:
         for value in values:
             if value is None or value == "None":
                 if not tag:
-                    raise UnsupportedFilter(name)
+                    raise UnsupportedFilterError(name)
                 parts.append(f"{name} {op} ''")  # an absent tag reads as the empty string
             else:
                 parts.append(f"{name} {op} {self.bind(encode(value))}")
@@ -100,4 +100,3 @@ def select(
 
 def aggregate(function: str, column: str, measurement: str, where: Where) -> str:
     return f"SELECT {function}({quote(column)}) FROM {quote(measurement)}{where.sql()}"
-

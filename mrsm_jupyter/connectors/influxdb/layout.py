@@ -56,7 +56,9 @@ class Layout:
 
     def to_storage(self, table: pa.Table) -> pa.Table:
         """A pipe's rows as stored values: ``time`` in nanoseconds, tags as text."""
-        columns: dict[str, pa.Array] = {TIME: time_to_ns(table.column(self.time).combine_chunks(), self.time_dtype)}
+        columns: dict[str, pa.Array] = {
+            TIME: time_to_ns(table.column(self.time).combine_chunks(), self.time_dtype)
+        }
         for name in table.column_names:
             if name == self.time:
                 continue
@@ -94,7 +96,9 @@ class Layout:
             if tag not in table.column_names:
                 table = table.append_column(tag, pa.array([""] * table.num_rows, pa.string()))
             else:
-                table = table.set_column(table.column_names.index(tag), tag, pc.fill_null(table.column(tag), ""))
+                table = table.set_column(
+                    table.column_names.index(tag), tag, pc.fill_null(table.column(tag), "")
+                )
         return table.drop_columns([ROW]) if ROW in table.column_names else table
 
     def lines(self, stored: pa.Table) -> pa.Array:

@@ -74,7 +74,9 @@ def _field_text(name: str, values: pa.Array) -> pa.Array:
         return pc.binary_join_element_wise('"', quoted, '"', "")
     if pa.types.is_floating(values.type):
         if pc.any(pc.invert(pc.fill_null(pc.is_finite(values), True))).as_py():
-            raise LineProtocolError(f"column {name!r} holds NaN or infinite values, which InfluxDB cannot store")
+            raise LineProtocolError(
+                f"column {name!r} holds NaN or infinite values, which InfluxDB cannot store"
+            )
         return values.cast(pa.string())
     if pa.types.is_integer(values.type):
         return pc.binary_join_element_wise(values.cast(pa.string()), "i", "")

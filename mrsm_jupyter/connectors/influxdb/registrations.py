@@ -43,7 +43,9 @@ class Registry:
 
     def _write(self, pipe: Pipe, fields: dict[str, Any]) -> None:
         columns = {name: pa.array([value]) for name, value in fields.items()}
-        rows = lineprotocol.lines(REGISTRY, pa.array([0]), {"pipe_id": pa.array([pipe_id(_keys(pipe))])}, columns)
+        rows = lineprotocol.lines(
+            REGISTRY, pa.array([0]), {"pipe_id": pa.array([pipe_id(_keys(pipe))])}, columns
+        )
         self.client.write(lineprotocol.bodies(rows, 1 << 20))
 
     def lookup(self, pipe: Pipe) -> dict[str, Any] | None:
@@ -86,7 +88,9 @@ class Registry:
         """Keys of the registered pipes matching the filters (``_x`` excludes ``x``), in the
         order they were registered. Registrations are few: they are filtered here."""
         columns = ["connector_keys", "metric_key", "location_key", "parameters", "registered"]
-        rows = [row for series in self.client.query(select(REGISTRY, columns, Where())) for row in series.values]
+        rows = [
+            row for series in self.client.query(select(REGISTRY, columns, Where())) for row in series.values
+        ]
         rows.sort(key=lambda row: row[5] or 0)
         filters = [split_negation(k) for k in (connector_keys, metric_keys, location_keys)]
         include_tags, exclude_tags = split_negation(tags)
@@ -96,7 +100,9 @@ class Registry:
             if any((inc and k not in inc) or k in exc for k, (inc, exc) in zip(keys, filters, strict=True)):
                 continue
             pipe_tags = set(json.loads(parameters).get("tags") or [])
-            if (include_tags and not pipe_tags.intersection(include_tags)) or pipe_tags.intersection(exclude_tags):
+            if (include_tags and not pipe_tags.intersection(include_tags)) or pipe_tags.intersection(
+                exclude_tags
+            ):
                 continue
             found.append(keys)
         return found

@@ -49,12 +49,16 @@ def _picked(pipe: Pipe, wanted: Any, stored: list[str], what: str) -> list[str]:
     missing = [name for name in wanted if name not in stored]
     if missing:
         raise PipeError(
-            pipe, f"its fetch names the {what} {missing[0]!r}, which the measurement lacks.", f"Its {what}s: {stored}."
+            pipe,
+            f"its fetch names the {what} {missing[0]!r}, which the measurement lacks.",
+            f"Its {what}s: {stored}.",
         )
     return list(wanted)
 
 
-def _query(connector: InfluxDBConnector, pipe: Pipe, window: Window) -> tuple[str, Where, dict[str, pa.DataType]]:
+def _query(
+    connector: InfluxDBConnector, pipe: Pipe, window: Window
+) -> tuple[str, Where, dict[str, pa.DataType]]:
     spec = _spec(connector, pipe)
     measurement = str(spec["measurement"])
     fields, tags = connector.stored_columns(measurement)
@@ -80,7 +84,9 @@ def _query(connector: InfluxDBConnector, pipe: Pipe, window: Window) -> tuple[st
 
 def _table(pieces: list[Series], kinds: dict[str, pa.DataType], time_column: str) -> pa.Table:
     table = pa.concat_tables([rows_to_table(p.columns, p.values, kinds) for p in pieces])
-    times = table.column(TIME).cast(pa.timestamp("ns", tz="UTC")).cast(pa.timestamp("us", tz="UTC"), safe=False)
+    times = (
+        table.column(TIME).cast(pa.timestamp("ns", tz="UTC")).cast(pa.timestamp("us", tz="UTC"), safe=False)
+    )
     return table.set_column(0, time_column, times)
 
 
