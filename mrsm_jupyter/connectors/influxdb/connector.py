@@ -35,7 +35,7 @@ from mrsm_jupyter.connectors.influxdb.influxql import (
 )
 from mrsm_jupyter.connectors.influxdb.layout import RESERVED, ROW, Layout
 from mrsm_jupyter.connectors.influxdb.lineprotocol import LineProtocolError, bodies, check_names
-from mrsm_jupyter.connectors.influxdb.registrations import Registry
+from mrsm_jupyter.connectors.influxdb.registrations import REGISTRY, Registry
 from mrsm_jupyter.connectors.influxdb.storage import FIELD_TYPES, bound_to_ns, scalar_to_storage, time_from_ns
 from mrsm_jupyter.connectors.instance import InstanceConnector, Params, PipeKeys
 from mrsm_jupyter.errors import LockTimeoutError, PipeError, SyncError
@@ -114,6 +114,11 @@ class InfluxDBConnector(InstanceConnector):
             else:
                 tags.extend(str(k) for (k,) in series.values)
         return fields, tags
+
+    def measurements(self) -> list[str]:
+        """Measurements in the database (the pipes' included; not the registrations')."""
+        names = [str(row[0]) for series in self.client.query("SHOW MEASUREMENTS") for row in series.values]
+        return [name for name in names if name != REGISTRY]
 
     def get_columns_types(self, pipe: Pipe) -> dict[str, str]:
         fields, tags = self.stored_columns(pipe.target)
@@ -410,3 +415,11 @@ class InfluxDBConnector(InstanceConnector):
     def fetch(self, pipe: Pipe, window: Window) -> Iterator[pa.Table]:
         """Rows of the measurement named by ``fetch.measurement`` in ``[begin, end)``."""
         return source.fetch_measurement(self, pipe, window)
+
+    def fetch_suggestions(self) -> dict[str, str]:
+        """Fetch texts to start from, by label: the database's measurements."""
+        return {f"measurement {name}": name for name in self.measurements()}
+
+    def fetch_preview(self, pipe: Pipe, limit: int) -> pa.Table:
+        """The first ``limit`` rows of the measurement, e.g. for a wizard."""
+        return source.preview_measurement(self, pipe, limit)

@@ -57,7 +57,7 @@ def _picked(pipe: Pipe, wanted: Any, stored: list[str], what: str) -> list[str]:
 
 
 def _query(
-    connector: InfluxDBConnector, pipe: Pipe, window: Window
+    connector: InfluxDBConnector, pipe: Pipe, window: Window, limit: int | None = None
 ) -> tuple[str, Where, dict[str, pa.DataType]]:
     spec = _spec(connector, pipe)
     measurement = str(spec["measurement"])
@@ -79,7 +79,7 @@ def _query(
     )
     for tag, value in (spec.get("where") or {}).items():
         where.matching(_picked(pipe, [tag], tags, "tag")[0], value, True, str)
-    return select(measurement, picked_fields + picked_tags, where), where, kinds
+    return select(measurement, picked_fields + picked_tags, where, limit=limit), where, kinds
 
 
 def _table(pieces: list[Series], kinds: dict[str, pa.DataType], time_column: str) -> pa.Table:
@@ -105,3 +105,12 @@ def fetch_measurement(connector: InfluxDBConnector, pipe: Pipe, window: Window) 
             pending, rows = [], 0
     if pending:
         yield _table(pending, kinds, time_column)
+
+
+def preview_measurement(connector: InfluxDBConnector, pipe: Pipe, limit: int) -> pa.Table:
+    """The measurement's oldest ``limit`` rows."""
+    statement, where, kinds = _query(connector, pipe, Window(), limit)
+    pieces = [p for p in connector.client.stream(statement, where.params) if p.values]
+    if not pieces:
+        return pa.table({pipe.columns.get("datetime") or TIME: pa.array([], pa.timestamp("us", tz="UTC"))})
+    return _table(pieces, kinds, pipe.columns.get("datetime") or TIME)
