@@ -201,3 +201,28 @@ def test_the_magic_opens_a_prefilled_wizard(ip: InteractiveShell, duckdb_source:
 def test_the_terminal_explains_it_needs_a_notebook(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["bootstrap", "pipe"]) == 0
     assert capsys.readouterr().out.strip() == TERMINAL_MESSAGE
+
+
+def test_a_kernel_shows_the_wizard_as_a_widget(tmp_path: Path) -> None:
+    """In a real kernel the outcome's display is the wizard's widget view (text stays the fallback)."""
+    from jupyter_client.manager import start_new_kernel  # noqa: PLC0415 (only this test starts a kernel)
+
+    env = {**os.environ, "MRSM_JUPYTER_ROOT": str(tmp_path)}
+    manager, client = start_new_kernel(kernel_name="python3", env=env)
+    try:
+        client.execute_interactive("%load_ext mrsm_jupyter", timeout=60)
+        shown: list[dict[str, object]] = []
+
+        def keep(message: dict[str, object]) -> None:
+            if message["msg_type"] == "execute_result":  # type: ignore[index]
+                shown.append(message["content"]["data"])  # type: ignore[index]
+
+        reply = client.execute_interactive(
+            "%mrsm bootstrap pipe -i sql:memory", timeout=60, output_hook=keep
+        )
+        assert reply["content"]["status"] == "ok"
+        assert len(shown) == 1 and "application/vnd.jupyter.widget-view+json" in shown[0]
+        assert "nothing is registered until you confirm" in str(shown[0]["text/html"])
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
