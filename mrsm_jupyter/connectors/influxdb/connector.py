@@ -14,7 +14,6 @@ import hashlib
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -27,7 +26,6 @@ from mrsm_jupyter.connectors.influxdb.changes import diff
 from mrsm_jupyter.connectors.influxdb.client import Address, InfluxDBClient, InfluxDBError
 from mrsm_jupyter.connectors.influxdb.influxql import (
     TIME,
-    UnsupportedFilterError,
     Where,
     aggregate,
     quote,
@@ -36,7 +34,7 @@ from mrsm_jupyter.connectors.influxdb.influxql import (
 from mrsm_jupyter.connectors.influxdb.layout import RESERVED, ROW, Layout
 from mrsm_jupyter.connectors.influxdb.lineprotocol import LineProtocolError, bodies, check_names
 from mrsm_jupyter.connectors.influxdb.registrations import REGISTRY, Registry
-from mrsm_jupyter.connectors.influxdb.storage import FIELD_TYPES, bound_to_ns, scalar_to_storage, time_from_ns
+from mrsm_jupyter.connectors.influxdb.storage import FIELD_TYPES, time_from_ns
 from mrsm_jupyter.connectors.instance import InstanceConnector, Params, PipeKeys
 from mrsm_jupyter.errors import LockTimeoutError, PipeError, SyncError
 from mrsm_jupyter.pipes.bounds import Bound, Window
@@ -260,16 +258,8 @@ class InfluxDBConnector(InstanceConnector):
             self.client.write(bodies(layout.lines(stored), self.write_bytes))
 
     def _delete_points(self, layout: Layout, keys: pa.Table) -> None:
-        """Delete points by time and tags, a few hundred statements per request."""
-        rows = keys.to_pylist()
-        for start in range(0, len(rows), _DELETES_PER_REQUEST):
-            where = Where()
-            statements = []
-            for row in rows[start : start + _DELETES_PER_REQUEST]:
-                clauses = [f"{TIME} = {where.bind(row[TIME])}"]
-                clauses += [f"{quote(t)} = {where.bind(row[t] or '')}" for t in layout.tags if t in row]
-                statements.append(f"DELETE FROM {quote(layout.measurement)} WHERE {' AND '.join(clauses)}")
-            self.client.query("; ".join(statements), where.params)
+        for statements, params in layout.deletes(keys, _DELETES_PER_REQUEST):
+            self.client.query(statements, params)
 
     # Reading.
     def _read_stored(
@@ -282,36 +272,6 @@ class InfluxDBConnector(InstanceConnector):
     ) -> pa.Table:
         statement = select(layout.measurement, columns, where, descending, limit)
         return layout.read(list(self.client.stream(statement, where.params)))
-
-    def _where(self, pipe: Pipe, layout: Layout, window: Window, params: Params | None) -> Where:
-        """The window and the params grammar, checked against the measurement's columns."""
-        unknown = [c for c in (params or {}) if c not in layout.dtypes]
-        if unknown:
-            raise PipeError(
-                pipe,
-                f"has no column {unknown[0]!r} to filter on.",
-                f"Columns are: {', '.join(layout.dtypes)}.",
-            )
-        to_ns = layout.time_dtype
-        where = Where().time_window(
-            None if window.begin is None else bound_to_ns(window.begin, to_ns),
-            None if window.end is None else bound_to_ns(window.end, to_ns),
-        )
-        for column, value in (params or {}).items():
-            try:
-                if column == layout.time:
-                    where.matching(TIME, value, False, partial(bound_to_ns, dtype=to_ns))
-                else:
-                    tag = column in layout.tags
-                    encode = partial(scalar_to_storage, dtype=layout.dtypes[column], tag=tag)
-                    where.matching(column, value, tag, encode)
-            except UnsupportedFilterError as exc:
-                raise PipeError(
-                    pipe,
-                    f"cannot filter {column!r} on a missing value: InfluxDB stores no missing field values.",
-                    "Filter on an id column (a tag) or on values.",
-                ) from exc
-        return where
 
     def read_pipe(
         self,
@@ -332,7 +292,7 @@ class InfluxDBConnector(InstanceConnector):
                 pipe, f"has no column {missing[0]!r} to select.", f"Columns are: {', '.join(types)}."
             )
         picked = None if columns is None else [ROW, *(c for c in columns if c != layout.time)]
-        where = self._where(pipe, layout, window, params)
+        where = layout.where(pipe, window, params)
         stored = self._read_stored(layout, picked, where, order == "desc", limit)
         table = layout.from_storage(stored, list(columns) if columns is not None else list(types))
         keys = [k for k in pipe.key_columns if k in table.column_names]
@@ -345,7 +305,7 @@ class InfluxDBConnector(InstanceConnector):
         if not types:
             return None
         layout = self._layout(pipe, types)
-        where = self._where(pipe, layout, window, params)
+        where = layout.where(pipe, window, params)
         answer = self.client.query(aggregate(function, ROW, layout.measurement, where), where.params)
         return answer[0].values[0] if answer and answer[0].values else None
 
@@ -373,7 +333,7 @@ class InfluxDBConnector(InstanceConnector):
             keys = self.read_pipe(pipe, [layout.time, *layout.tags], window, params, None, None)
             return self.delete_pipe_rows(pipe, keys)
         with self._locked(pipe):
-            where = self._where(pipe, layout, window, params)
+            where = layout.where(pipe, window, params)
             answer = self.client.query(aggregate("COUNT", ROW, layout.measurement, where), where.params)
             rows = int(answer[0].values[0][1]) if answer and answer[0].values else 0
             self.client.query(f"DELETE FROM {quote(layout.measurement)}{where.sql()}", where.params)

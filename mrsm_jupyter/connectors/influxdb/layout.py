@@ -3,25 +3,31 @@ Arrow rows and InfluxDB's stored values (``storage.py``) for all of them at once
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from mrsm_jupyter.connectors.influxdb import lineprotocol
 from mrsm_jupyter.connectors.influxdb.client import Series
-from mrsm_jupyter.connectors.influxdb.influxql import TIME
+from mrsm_jupyter.connectors.influxdb.influxql import TIME, UnsupportedFilterError, Where, quote
 from mrsm_jupyter.connectors.influxdb.storage import (
     STORAGE,
+    bound_to_ns,
     from_storage,
     from_tag,
     rows_to_table,
+    scalar_to_storage,
     time_from_ns,
     time_to_ns,
     to_storage,
     to_tag,
 )
+from mrsm_jupyter.errors import PipeError
+from mrsm_jupyter.pipes.bounds import Window
 from mrsm_jupyter.pipes.dtypes import arrow_type
 
 # A field every point carries: a point needs one, and COUNT, FIRST and LAST need one that
@@ -100,6 +106,46 @@ class Layout:
                     table.column_names.index(tag), tag, pc.fill_null(table.column(tag), "")
                 )
         return table.drop_columns([ROW]) if ROW in table.column_names else table
+
+    def where(self, pipe: object, window: Window, params: Mapping[str, Any] | None) -> Where:
+        """The window and the params grammar, checked against the measurement's columns."""
+        unknown = [c for c in (params or {}) if c not in self.dtypes]
+        if unknown:
+            raise PipeError(
+                pipe, f"has no column {unknown[0]!r} to filter on.", f"Columns are: {', '.join(self.dtypes)}."
+            )
+        axis = self.time_dtype
+        where = Where().time_window(
+            None if window.begin is None else bound_to_ns(window.begin, axis),
+            None if window.end is None else bound_to_ns(window.end, axis),
+        )
+        for column, value in (params or {}).items():
+            try:
+                if column == self.time:
+                    where.matching(TIME, value, False, partial(bound_to_ns, dtype=axis))
+                else:
+                    tag = column in self.tags
+                    encode = partial(scalar_to_storage, dtype=self.dtypes[column], tag=tag)
+                    where.matching(column, value, tag, encode)
+            except UnsupportedFilterError as exc:
+                raise PipeError(
+                    pipe,
+                    f"cannot filter {column!r} on a missing value: InfluxDB stores no missing field values.",
+                    "Filter on an id column (a tag) or on values.",
+                ) from exc
+        return where
+
+    def deletes(self, keys: pa.Table, per_request: int) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``DELETE`` statements of stored points by time and tags, ``per_request`` at a time."""
+        rows = keys.to_pylist()
+        for start in range(0, len(rows), per_request):
+            where = Where()
+            statements = []
+            for row in rows[start : start + per_request]:
+                clauses = [f"{TIME} = {where.bind(row[TIME])}"]
+                clauses += [f"{quote(t)} = {where.bind(row[t] or '')}" for t in self.tags if t in row]
+                statements.append(f"DELETE FROM {quote(self.measurement)} WHERE {' AND '.join(clauses)}")
+            yield "; ".join(statements), where.params
 
     def lines(self, stored: pa.Table) -> pa.Array:
         """Line protocol of stored rows (each with the ``ROW`` field)."""
