@@ -18,6 +18,7 @@ import mrsm_jupyter as mrsm
 from mrsm_jupyter.connectors.influxdb.client import Address
 from mrsm_jupyter.connectors.registry import clear_connector_cache
 from mrsm_jupyter.errors import ConnectorError, PipeError
+from mrsm_jupyter.jupyter.server.instances import list_instances
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 NS = 1_000_000_000
@@ -186,3 +187,7 @@ def test_rates_for_100k_points(influx: str, metric: str) -> None:
         f"\n100k points: first sync {rows / first:,.0f}/s, unchanged resync {rows / again:,.0f}/s, "
         f"read {rows / read:,.0f}/s"
     )
+
+
+def test_the_server_lists_influxdb_instances(influx: str) -> None:
+    assert {"keys": influx, "flavor": "influxdb"} in [dict(i) for i in list_instances()]

@@ -217,9 +217,7 @@ def test_a_kernel_shows_the_wizard_as_a_widget(tmp_path: Path) -> None:
             if message["msg_type"] == "execute_result":  # type: ignore[index]
                 shown.append(message["content"]["data"])  # type: ignore[index]
 
-        reply = client.execute_interactive(
-            "%mrsm bootstrap pipe -i sql:memory", timeout=60, output_hook=keep
-        )
+        reply = client.execute_interactive("%mrsm bootstrap pipe -i sql:memory", timeout=60, output_hook=keep)
         assert reply["content"]["status"] == "ok"
         assert len(shown) == 1 and "application/vnd.jupyter.widget-view+json" in shown[0]
         assert "nothing is registered until you confirm" in str(shown[0]["text/html"])
