@@ -91,6 +91,19 @@ def test_tags_line_protocol_cannot_carry_are_refused_before_writing(influx: str,
     with pytest.raises(PipeError, match=r"Pipe\('src'.*backslash at its end"):
         pipe.sync(pd.DataFrame({"dt": [T0, T0], "path": ["ok", "ends with\\"], "v": [1, 2]}))
     assert not pipe.exists()
+    comment = mrsm.Pipe("src", metric, instance=influx, target="#not a comment", columns={"datetime": "dt"})
+    with pytest.raises(PipeError, match="starts with '#', which marks a comment"):
+        comment.sync(pd.DataFrame({"dt": [T0], "v": [1]}))
+
+
+def test_an_integer_datetime_axis(influx: str, metric: str) -> None:
+    pipe = mrsm.Pipe("src", metric, instance=influx, columns={"datetime": "step", "id": "id"})
+    pipe.sync(pd.DataFrame({"step": [1, 2, 3, 3], "id": [1, 1, 1, 2], "v": [1.0, 2.0, 3.0, 4.0]}))
+    assert pipe.get_columns_types()["step"] == "int"
+    assert pipe.get_sync_time() == 3 and pipe.get_sync_time(newest=False) == 1
+    assert pipe.get_data(begin=2, end=3)["v"].tolist() == [2.0]
+    assert pipe.sync(pd.DataFrame({"step": [3], "id": [2], "v": [5.0]})).updated == 1
+    assert pipe.clear(begin=3).rows == 2 and pipe.get_rowcount() == 2
 
 
 def test_an_emptied_field_is_emptied_and_other_columns_kept(influx: str, metric: str) -> None:

@@ -21,6 +21,7 @@ import mrsm_jupyter as mrsm
 from mrsm_jupyter import cli
 from mrsm_jupyter.actions.bootstrap import TERMINAL_MESSAGE, PipeDraft
 from mrsm_jupyter.jupyter.widgets.pipe_wizard import NEW_CONNECTOR, PipeWizard
+from mrsm_jupyter.pipes.preview import preview_fetch
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 ROWS = 48  # 24 hours of two stations
@@ -128,6 +129,14 @@ def test_a_connector_defined_in_the_wizard_feeds_a_sqlite_pipe(tmp_path: Path, m
 
 def test_mistakes_are_said_and_nothing_is_registered(duckdb_source: str, metric: str) -> None:
     wizard = PipeWizard(PipeDraft(source=duckdb_source, instance="sql:memory"))
+    assert wizard.start_from.options == (("", ""),), "a source holding no pipes suggests none"
+    tables = mrsm.Pipe(
+        duckdb_source,
+        "tables",
+        instance="sql:memory",
+        parameters={"fetch": {"definition": "SELECT table_name FROM information_schema.tables"}},
+    )
+    assert preview_fetch(tables).column("table_name").to_pylist() == ["weather"], "the source is untouched"
     wizard.fetch.value = "SELECT nope FROM nowhere"
     wizard.preview_button.click()
     assert "its fetch definition failed" in unescape(wizard.status.value) and wizard.preview.value == ""

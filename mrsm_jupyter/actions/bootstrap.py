@@ -122,5 +122,8 @@ def bootstrap_pipes(request: ActionRequest, context: ActionContext) -> ActionOut
         location=next(iter(request.location_keys), ""),
         instance=request.instance or context.instance or DEFAULT_INSTANCE,
     )
-    message = "Fill in the pipe wizard; nothing is registered until you confirm."
+    message = (
+        "Fill in the pipe wizard (shown where the frontend renders widgets); "
+        "nothing is registered until you confirm."
+    )
     return ActionOutcome("bootstrap pipes", message, widget=PipeWizard(draft))

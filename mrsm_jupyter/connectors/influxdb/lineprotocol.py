@@ -43,6 +43,8 @@ def _escape(text: str, specials: str) -> str:
 
 def escape_measurement(name: str) -> str:
     _check_text(name, "the measurement name")
+    if name.startswith("#"):  # a line starting with '#' is a comment
+        raise LineProtocolError(f"the measurement name {name!r} starts with '#', which marks a comment")
     return _escape(name, _MEASUREMENT_SPECIALS)
 
 

@@ -192,7 +192,7 @@ class PipeWizard(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
 
     def define_source(self) -> None:
         """Define the typed connector for this kernel and pick it as the source."""
-        keys = f"{self.new_type.value}:{self.new_label.value.strip()}"
+        keys = f"{self.new_type.value}:{self.new_label.value.strip().lower()}"
         try:
             define_connector(keys, self.new_uri.value.strip())
         except MrsmError as exc:
