@@ -4,7 +4,8 @@ In ``%mrsm`` the outcome carries the wizard (:class:`~mrsm_jupyter.jupyter.widge
 on a terminal it says how to do the same in a notebook or in Python. :class:`PipeDraft` is what
 the wizard holds: nothing is registered until :func:`register_and_sync` is called.
 
->>> PipeDraft(source="sql:src", fetch="SELECT * FROM t", metric="temp", datetime_column="ts").python()
+>>> draft = PipeDraft(source="sql:src", fetch="SELECT * FROM t", metric="temp", datetime_column="ts")
+>>> draft.python()  # doctest: +ELLIPSIS
 "Pipe('sql:src', 'temp', instance='sql:local', columns={'datetime': 'ts'}, parameters=...)"
 """
 
