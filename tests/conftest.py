@@ -3,6 +3,7 @@
 Server flavors run against the real local servers. Their URIs can be overridden with
 ``MRSM_TEST_POSTGRESQL`` and ``MRSM_TEST_MARIADB`` (each pytest-xdist worker gets its own database).
 The ``api`` flavor is a real Jupyter server (one per worker) whose own instance is a DuckDB file.
+The ``influxdb`` flavor is a real ``influxd`` (one per worker, started by ``influxdb_server.py``).
 """
 
 from __future__ import annotations
