@@ -3,6 +3,7 @@
 Server flavors run against the real local servers. Their URIs can be overridden with
 ``MRSM_TEST_POSTGRESQL`` and ``MRSM_TEST_MARIADB`` (each pytest-xdist worker gets its own database).
 The ``api`` flavor is a real Jupyter server (one per worker) whose own instance is a DuckDB file.
+The ``influxdb`` flavor is a real ``influxd`` (one per worker, started by ``influxdb_server.py``).
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ import psycopg
 import pymysql
 import pytest
 import sqlalchemy as sa
+from influxdb_server import influxdb_server
 
 # jp_serverapp and jp_fetch (tests/test_server_security.py). It runs coroutine tests itself:
 # no pytest-asyncio (whose asyncio_mode=auto makes jp_fetch time out).
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 POSTGRESQL_ADMIN = os.environ.get("MRSM_TEST_POSTGRESQL", "postgresql://postgres@localhost:5432/postgres")
 MARIADB_ADMIN = os.environ.get("MRSM_TEST_MARIADB", "mysql://root@127.0.0.1:3306/test")
-INSTANCE_FLAVORS = ["duckdb", "duckdb_memory", "sqlite", "postgresql", "mariadb", "api"]
+INSTANCE_FLAVORS = ["duckdb", "duckdb_memory", "sqlite", "postgresql", "mariadb", "api", "influxdb"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,9 +45,20 @@ _SQL_SOURCE = (
     "the test uses its instance as a SQL source (fetch.definition); an api: connector as a source "
     "reads a remote pipe (fetch.pipe), as Meerschaum's does, and runs no SQL sent by a client"
 )
+_INFLUX_SOURCE = (
+    "the test uses its instance as a SQL source (fetch.definition); an influxdb: connector as a "
+    "source reads a measurement (fetch.measurement), and InfluxQL is not SQL"
+)
+_INFLUX_KEYLESS = (
+    "InfluxDB stores every row at a time, and one point per time and tags: a pipe without a "
+    "datetime column, or rows appended with repeated keys, cannot be stored there"
+)
 KNOWN_GAPS = {
     ("test_sql_source_pipes_fetch_their_definition_incrementally", "api"): _SQL_SOURCE,
     ("test_fetching_without_a_source_says_what_to_do", "api"): _SQL_SOURCE,
+    ("test_sql_source_pipes_fetch_their_definition_incrementally", "influxdb"): _INFLUX_SOURCE,
+    ("test_fetching_without_a_source_says_what_to_do", "influxdb"): _INFLUX_SOURCE,
+    ("test_deduplicate", "influxdb"): _INFLUX_KEYLESS,
 }
 
 
@@ -162,6 +175,14 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.wait()
 
 
+@pytest.fixture(scope="session")
+def influxdb_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real InfluxDB 1.x server of this worker's own (temp config, data and free ports);
+    yields its URL."""
+    with influxdb_server(tmp_path_factory.mktemp("influxdb")) as url:
+        yield url
+
+
 @pytest.fixture(params=INSTANCE_FLAVORS)
 def instance(request: pytest.FixtureRequest, instance_uris: dict[str, str]) -> str:
     """Instance keys, one per flavor; the connector is defined through MRSM_<TYPE>_<LABEL>."""
@@ -169,6 +190,10 @@ def instance(request: pytest.FixtureRequest, instance_uris: dict[str, str]) -> s
     if request.param == "api":
         os.environ[f"MRSM_API_{label.upper()}"] = request.getfixturevalue("api_server")
         return f"api:{label}"
+    if request.param == "influxdb":
+        url = request.getfixturevalue("influxdb_url")
+        os.environ[f"MRSM_INFLUXDB_{label.upper()}"] = f"{url}/mrsm_test_{_worker()}"
+        return f"influxdb:{label}"
     os.environ[f"MRSM_SQL_{label.upper()}"] = instance_uris[request.param]
     return f"sql:{label}"
 

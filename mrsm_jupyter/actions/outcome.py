@@ -82,6 +82,8 @@ class ActionOutcome:
     failures: list[PipeFailure] = field(default_factory=list)
     jobs: list[Job] = field(default_factory=list)
     logs: dict[str, list[str]] = field(default_factory=dict)
+    # A widget the action made for its shell to show (``bootstrap pipes`` in ``%mrsm``).
+    widget: Any = None
 
     @property
     def success(self) -> bool:

@@ -35,6 +35,8 @@ class ActionContext:
     confirm: Callable[[str], bool] = refuse_unconfirmed
     # Where lines that stream while an action runs go (``show logs --follow``).
     echo: Callable[[str], None] = print
+    # Whether the shell can show widgets (``%mrsm``): actions such as ``bootstrap pipes`` need them.
+    widgets: bool = False
 
 
 ActionFunction = Callable[[ActionRequest, ActionContext], ActionOutcome]
@@ -64,6 +66,9 @@ ACTIONS: dict[str, str] = {
     "delete jobs": "mrsm_jupyter.actions.jobs:delete_jobs",
     "save jobs": "mrsm_jupyter.actions.jobs:save_job_list",
     "restore jobs": "mrsm_jupyter.actions.jobs:restore_job_list",
+    # One pipe at a time, so the singular is the name (Meerschaum's plural works too).
+    "bootstrap pipe": "mrsm_jupyter.actions.bootstrap:bootstrap_pipes",
+    "bootstrap pipes": "mrsm_jupyter.actions.bootstrap:bootstrap_pipes",
 }
 # Any action given -d (or job options) runs as a background job through this instead.
 BACKGROUND_ACTION = "mrsm_jupyter.actions.daemon:start_action_job"

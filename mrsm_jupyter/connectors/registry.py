@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import difflib
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +15,7 @@ from mrsm_jupyter.connectors.instance import InstanceConnector
 from mrsm_jupyter.errors import ConnectorError, InvalidKeysError
 
 DEFAULT_INSTANCE = "sql:local"
+BUILTIN_CONNECTORS = ("sql:local", "sql:memory")
 _cache: dict[str, Any] = {}
 _cache_lock = threading.Lock()
 # Connector types and how to build one from its label and attributes.
@@ -70,6 +72,13 @@ def _build_api(label: str, attrs: dict[str, Any]) -> InstanceConnector:
     return APIConnector(label, attrs)
 
 
+@make_connector("influxdb")
+def _build_influxdb(label: str, attrs: dict[str, Any]) -> InstanceConnector:
+    from mrsm_jupyter.connectors.influxdb.connector import InfluxDBConnector  # noqa: PLC0415 (imports pyarrow)
+
+    return InfluxDBConnector(label, attrs)
+
+
 def parse_keys(keys: str) -> tuple[str, str]:
     if not isinstance(keys, str) or ":" not in keys:
         raise InvalidKeysError(f"Connector keys {keys!r} must look like 'type:label', e.g. 'sql:local'.")
@@ -102,6 +111,36 @@ def get_connector(keys: str | None = None) -> Any:
             )
         connector = _cache[keys] = _BUILDERS[typ](label, attrs)
         return connector
+
+
+def connector_types() -> list[str]:
+    """Types a connector can be built for (``sql``, ``api``, ``influxdb`` and plugins' own)."""
+    return sorted(_BUILDERS)
+
+
+def known_connectors() -> list[str]:
+    """Keys of the built-in and configured connectors."""
+    return sorted({*BUILTIN_CONNECTORS, *connector_attributes()})
+
+
+def define_connector(keys: str, uri: str) -> Any:
+    """Define a new connector for this process, as ``MRSM_<TYPE>_<LABEL>=<uri>`` would, and build it.
+
+    >>> define_connector("sql:scratch", "duckdb:///:memory:")  # doctest: +SKIP
+    SQLConnector('sql:scratch', 'duckdb (in memory)')
+    """
+    typ, label = parse_keys(keys)
+    if typ not in _BUILDERS:
+        raise ConnectorError(f"No connector type {typ!r}. Known types: {', '.join(connector_types())}.")
+    if f"{typ}:{label.lower()}" in known_connectors():
+        raise ConnectorError(f"{keys} is already defined; pick another label.")
+    variable = f"MRSM_{typ.upper()}_{label.upper()}"
+    os.environ[variable] = uri
+    try:
+        return get_connector(f"{typ}:{label.lower()}")
+    except Exception:
+        del os.environ[variable]
+        raise
 
 
 def clear_connector_cache() -> None:

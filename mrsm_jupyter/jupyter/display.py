@@ -127,13 +127,20 @@ def frontend_renders_widgets() -> bool:
     return has_kernel and importlib.util.find_spec("ipywidgets") is not None
 
 
-def jobs_widget_bundle(outcome: ActionOutcome) -> dict[str, Any] | None:
-    """For ``show jobs`` in a kernel: the live jobs widget's view; other formats stay as they are.
+def outcome_widget_bundle(outcome: ActionOutcome) -> dict[str, Any] | None:
+    """In a kernel, the view of the widget an outcome carries (the pipe wizard of ``bootstrap
+    pipes``), or for ``show jobs`` the live jobs widget; other formats stay as they are.
 
-    The frontend shows the widget when it can and the HTML table otherwise (a static export).
-    The widget lists every job, including those started after it is shown.
+    The frontend shows the widget when it can and the HTML otherwise (a static export).
+    The jobs widget lists every job, including those started after it is shown.
     """
-    if outcome.action != "show jobs" or not frontend_renders_widgets():
+    if not frontend_renders_widgets():
+        return None
+    if outcome.widget is not None:
+        shown: dict[str, Any] = outcome.widget._repr_mimebundle_()
+        shown.pop("text/plain", None)
+        return shown
+    if outcome.action != "show jobs":
         return None
     from mrsm_jupyter.jupyter.widgets.jobs import JobsWidget  # noqa: PLC0415  (ipywidgets is heavy)
 

@@ -428,6 +428,25 @@ class SQLConnector(InstanceConnector):
         where, bound = self._fetch_where(pipe, window)
         return self._fetch_reader(pipe)(f"SELECT * FROM {self._fetch_relation(pipe)}{where}", bound, {})
 
+    def fetch_suggestions(self) -> dict[str, str]:
+        """Fetch definitions to start from, by label: each pipe stored here, as a reference.
+        A database that holds no pipes is left as it is (no registrations table is created)."""
+        with self.db.session() as s:
+            holds_pipes = PIPES_TABLE in (
+                name for (name,) in s.fetchall(*self.flavor.tables_like_query(PIPES_TABLE))
+            )
+        suggestions: dict[str, str] = {}
+        for keys in self.fetch_pipes_keys([], [], [], []) if holds_pipes else []:
+            written = ", ".join(repr(k) for k in keys if k is not None)
+            reference = f"{{{{ Pipe({written}, instance={self.keys!r}) }}}}"
+            suggestions[f"pipe {written}"] = f"SELECT * FROM {reference}"
+        return suggestions
+
+    def fetch_preview(self, pipe: Pipe, limit: int) -> pa.Table:
+        """The first ``limit`` rows of the fetch definition (no window), e.g. for a wizard."""
+        sql = self.flavor.select(self._fetch_relation(pipe), None, "", [], False, limit)
+        return self._fetch_reader(pipe)(sql, {}, {})
+
     def _fetch_relation(self, pipe: Pipe) -> str:
         definition = str((pipe.parameters.get("fetch") or {}).get("definition") or "").strip().rstrip(";")
         if not definition:

@@ -16,13 +16,13 @@ from mrsm_jupyter.jupyter.server.secrets import redact_attributes, redact_uri
 # Where the extension leaves its route table for this handler (routes.py imports this module).
 ROUTES_SETTING = "mrsm_jupyter_routes"
 # Connector types that can store pipes.
-INSTANCE_TYPES = ("sql", "api")
+INSTANCE_TYPES = ("sql", "api", "influxdb")
 _BUILT_IN: dict[str, dict[str, Any]] = {"sql:local": {"flavor": "duckdb"}, "sql:memory": {"flavor": "duckdb"}}
 
 
 def _flavor(keys: str, attrs: dict[str, Any]) -> str:
-    if keys.startswith("api:"):
-        return "api"
+    if keys.startswith(("api:", "influxdb:")):
+        return keys.split(":", 1)[0]
     if "flavor" in attrs:
         return str(attrs["flavor"])
     uri = str(attrs.get("uri", ""))
