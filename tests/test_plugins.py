@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -62,7 +62,7 @@ def test_register_gives_initial_parameters_and_fetch_syncs_chunks(
     # The second fetch begins at the newest sync time (Jan 3) minus the backtrack (1 day).
     again = pipe.sync()
     assert again.inserted == 3 and pipe.get_rowcount() == 6
-    assert pipe.get_sync_time() == datetime(2024, 1, 5, tzinfo=timezone.utc)
+    assert pipe.get_sync_time() == datetime(2024, 1, 5, tzinfo=UTC)
 
 
 def test_plugin_code_runs_in_its_own_environment(plugin_root: Path, tmp_path: Path, metric: str) -> None:
@@ -72,7 +72,8 @@ def test_plugin_code_runs_in_its_own_environment(plugin_root: Path, tmp_path: Pa
         """
         import os, sys
         def fetch(pipe, begin, end):
-            return [{"dt": "2024-01-01", "prefix": sys.prefix, "venv": os.environ["VIRTUAL_ENV"], "pid": os.getpid()}]
+            venv = os.environ["VIRTUAL_ENV"]
+            return [{"dt": "2024-01-01", "prefix": sys.prefix, "venv": venv, "pid": os.getpid()}]
         """,
     )
     pipe = Pipe("plugin:where", metric, instance="sql:memory", columns={"datetime": "dt"})

@@ -12,7 +12,7 @@ from mrsm_jupyter.actions.grammar import ActionRequest
 from mrsm_jupyter.actions.outcome import ActionOutcome, Table
 from mrsm_jupyter.actions.registry import ActionContext
 from mrsm_jupyter.plugins.api import SetupResult, get_plugins, install_plugin, setup_plugin, uninstall_plugin
-from mrsm_jupyter.plugins.manager import broken
+from mrsm_jupyter.plugins.manager import broken_plugins
 
 _REPORT_HEADERS = ("plugin", "installed", "from kernel", "linked", "bytes saved", "seconds saved", "seconds")
 
@@ -64,6 +64,7 @@ def setup_plugins(request: ActionRequest, context: ActionContext) -> ActionOutco
 def show_plugins(request: ActionRequest, context: ActionContext) -> ActionOutcome:
     """Installed plugins: where they come from, what they define and what they require."""
     plugins = [p for p in get_plugins() if not request.names or p.name in request.names]
+    broken = broken_plugins()
     rows = tuple(
         (
             p.name,

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 _lock = threading.RLock()
 _cached: tuple[tuple[str, int], pluggy.PluginManager] | None = None
 # Plugins whose hooks could not be loaded, with the reason (shown by `show plugins`).
-broken: dict[str, str] = {}
+_broken: dict[str, str] = {}
 
 
 def _import_in_process(plugin: Plugin) -> Any:
@@ -49,14 +49,14 @@ def _build() -> pluggy.PluginManager:
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     manager.register(builtin, name="builtin")
-    broken.clear()
+    _broken.clear()
     for plugin in find_plugins().values():
         if not plugin.has_hooks:
             continue
         try:
             manager.register(_import_in_process(plugin), name=plugin.name)
         except Exception as exc:  # (one broken plugin must not stop the others)
-            broken[plugin.name] = f"{type(exc).__name__}: {exc}"
+            _broken[plugin.name] = f"{type(exc).__name__}: {exc}"
             log.warning("plugin %r: its hooks are not loaded (%s: %s).", plugin.name, type(exc).__name__, exc)
     manager.hook.register_connectors()
     return manager
@@ -71,6 +71,12 @@ def plugin_manager() -> pluggy.PluginManager:
         if _cached is None or _cached[0] != key:
             _cached = (key, _build())
         return _cached[1]
+
+
+def broken_plugins() -> dict[str, str]:
+    """Plugins whose hooks could not be imported, with the reason."""
+    plugin_manager()
+    return dict(_broken)
 
 
 def reload_plugins() -> None:
