@@ -22,7 +22,8 @@ required = {required!r}
 
 def fetch(pipe, begin, end):
     import {module} as package
-    return [{{"dt": "2024-01-01", "version": str(getattr(package, "VERSION", getattr(package, "ANSWER", "")))}}]
+    version = getattr(package, "VERSION", getattr(package, "ANSWER", ""))
+    return [{{"dt": "2024-01-01", "version": str(version)}}]
 """
 
 
