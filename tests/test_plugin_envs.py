@@ -5,16 +5,19 @@ conflicting versions kept apart, the kernel's environment never touched."""
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
-from plugin_helpers import write_plugin
+from plugin_helpers import build_wheel, write_plugin
 
 from mrsm_jupyter import Pipe
 from mrsm_jupyter.errors import PluginError
 from mrsm_jupyter.plugins.api import install_plugin, uninstall_plugin
 from mrsm_jupyter.plugins.environments import ensure_environment, venv_python, venv_site
+from mrsm_jupyter.plugins.loading import get_plugin
 from mrsm_jupyter.plugins.reuse import distributions
 
 FETCH_VERSION = """
@@ -100,3 +103,30 @@ def test_a_requirement_pip_cannot_find_names_the_plugin(plugin_root: Path, tmp_p
         install_plugin(str(plugin_with(tmp_path, "lost", ["nosuchpackage==9"], "nosuchpackage")))
     with pytest.raises(PluginError, match=r"plugin 'bad'.*invalid requirement"):
         install_plugin(str(plugin_with(tmp_path, "bad", ["not a requirement !"], "x")))
+
+
+def test_a_plugin_installed_as_a_package_with_an_entry_point(
+    plugin_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, metric: str
+) -> None:
+    house = tmp_path / "house"
+    house.mkdir()
+    code = (
+        "required = ['tinyver==2.0']\n"
+        "def fetch(pipe, begin, end):\n"
+        "    import tinyver\n"
+        "    return [{'dt': '2024-01-01', 'version': tinyver.VERSION}]\n"
+    )
+    entry_points = "[mrsm_jupyter.plugins]\ntinyplug = tinyplug\n"
+    files = {"tinyplug/__init__.py": code, "tinyplug-1.0.dist-info/entry_points.txt": entry_points}
+    build_wheel(house, "tinyplug", "1.0", files)
+    # Installed into a directory of its own on the kernel's path, not into the kernel's environment.
+    site = tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "install", "--no-index", "--find-links", str(house), "--quiet"]
+    subprocess.run([*pip, "--target", str(site), "tinyplug"], check=True, timeout=300)
+    monkeypatch.syspath_prepend(str(site))
+    plugin = get_plugin("tinyplug")
+    assert (plugin.origin, plugin.module, plugin.required) == ("entry point", "tinyplug", ("tinyver==2.0",))
+    assert install_plugin("tinyplug").report.installed == ["tinyver==2.0"]
+    assert fetched("tinyplug", metric) == "2.0"
+    with pytest.raises(PluginError, match="Uninstall that package with pip"):
+        uninstall_plugin("tinyplug")

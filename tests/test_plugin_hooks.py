@@ -101,6 +101,18 @@ def server_routes():
     return [("stations/{station}", StationHandler), ("plain", NotAHandler)]
 """
 
+CRASHY = """
+import os
+
+def fetch(pipe, begin, end):
+    os._exit(1)
+"""
+
+STEADY = """
+def fetch(pipe, begin, end):
+    return [{"dt": "2024-01-01", "v": 1}, {"dt": "2024-01-02", "v": 2}]
+"""
+
 
 def test_register_actions_adds_an_action_to_python_and_help(plugin_root: Path, tmp_path: Path) -> None:
     install_plugin(str(write_plugin(tmp_path / "src", "hooky", HOOKY)))
@@ -205,6 +217,8 @@ def plugin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MRSM_JUPYTER_ROOT", str(root / "mrsm"))
         install_plugin(str(write_plugin(root / "src", "routy", ROUTY)))
+        install_plugin(str(write_plugin(root / "src", "crashy", CRASHY)))
+        install_plugin(str(write_plugin(root / "src", "steady", STEADY)))
     reload_plugins()
     port, token = _free_port(), secrets.token_hex(16)
     env = {**os.environ, "MRSM_JUPYTER_ROOT": str(root / "mrsm"), "JUPYTER_CONFIG_DIR": str(root / "config")}
@@ -218,7 +232,7 @@ def plugin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
         proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=root)
     try:
         _wait_for_server(proc, f"http://127.0.0.1:{port}/mrsm/api/instances", token, log)
-        yield f"http://127.0.0.1:{port}/mrsm/api/plugins/routy", token
+        yield f"http://127.0.0.1:{port}/mrsm/api", token
     finally:
         proc.terminate()
         proc.wait(timeout=15)
@@ -226,7 +240,8 @@ def plugin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
 
 
 def test_server_routes_are_served_and_authenticated(plugin_server: tuple[str, str]) -> None:
-    url, token = plugin_server
+    api, token = plugin_server
+    url = f"{api}/plugins/routy"
     auth = {"Authorization": f"token {token}"}
     answer = httpx.get(f"{url}/stations/north%20pole", headers=auth, timeout=10)
     assert answer.status_code == 200 and answer.json() == {
@@ -242,6 +257,20 @@ def test_server_routes_are_served_and_authenticated(plugin_server: tuple[str, st
         == 403
     )
     assert httpx.get(f"{url}/plain", headers=auth, timeout=10).status_code == 404
+
+
+def test_a_crashing_plugin_leaves_the_server_running(plugin_server: tuple[str, str]) -> None:
+    api, token = plugin_server
+    auth = {"Authorization": f"token {token}"}
+    crashed = httpx.post(f"{api}/pipes/plugin:crashy/temps/None/sync", headers=auth, json={}, timeout=60)
+    assert crashed.status_code == 400
+    error = crashed.json()["error"]
+    assert error.startswith(
+        "plugin 'crashy' (for Pipe('plugin:crashy', 'temps', instance='sql:local')): fetch crashed"
+    )
+    assert httpx.get(f"{api}/instances", headers=auth, timeout=10).status_code == 200
+    synced = httpx.post(f"{api}/pipes/plugin:steady/temps/None/sync", headers=auth, json={}, timeout=60)
+    assert synced.status_code == 200 and synced.json()["inserted"] == 2
 
 
 def _hook_names() -> list[str]:
