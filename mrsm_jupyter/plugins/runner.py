@@ -127,13 +127,14 @@ def _answer(
     process: subprocess.Popen[bytes],
     output: WorkerOutput,
 ) -> Any:
+    """The value the call returned; a PluginError if it raised or the worker died."""
     result = work / "result.json"
     if not result.exists():
-        return _failure(plugin, call, pipe, f"crashed (exit status {process.returncode}).", output)
+        raise _failure(plugin, call, pipe, f"crashed (exit status {process.returncode}).", output)
     answer = json.loads(result.read_text())
     if not answer["ok"]:
         problem = f"raised {answer['type']}: {answer['message']}\n{answer['traceback'].rstrip()}"
-        return _failure(plugin, call, pipe, problem, output)
+        raise _failure(plugin, call, pipe, problem, output)
     return answer
 
 
@@ -175,14 +176,15 @@ def run_plugin(
     request["pipe"] = pipe_view(pipe) if pipe is not None else None
     Path(work.name, "request.json").write_text(json.dumps(request, default=str))
     output = WorkerOutput(deque(maxlen=TAIL_LINES))
-    process = _start(plugin, Path(work.name))
-    if not _wait(process, timeout, output):
+    try:
+        process = _start(plugin, Path(work.name))
+        if not _wait(process, timeout, output):
+            stopped = f"did not finish within {timeout:g} s and was stopped."
+            raise _failure(plugin, call, pipe, stopped, output)
+        answer = _answer(plugin, call, pipe, Path(work.name), process, output)
+    except PluginError:
         work.cleanup()
-        raise _failure(plugin, call, pipe, f"did not finish within {timeout:g} s and was stopped.", output)
-    answer = _answer(plugin, call, pipe, Path(work.name), process, output)
-    if isinstance(answer, PluginError):
-        work.cleanup()
-        raise answer
+        raise
     if output.lines:
         log.info("plugin %s printed %d line(s); the last:\n%s", plugin.name, output.lines, output.text)
     return WorkerResult(answer["value"], work)
