@@ -16,7 +16,7 @@ from plugin_helpers import build_wheel, write_plugin
 from mrsm_jupyter import Pipe
 from mrsm_jupyter.errors import PluginError
 from mrsm_jupyter.plugins.api import install_plugin, uninstall_plugin
-from mrsm_jupyter.plugins.environments import ensure_environment, venv_python, venv_site
+from mrsm_jupyter.plugins.environments import ensure_environment, kernel_paths, venv_python, venv_site
 from mrsm_jupyter.plugins.loading import get_plugin
 from mrsm_jupyter.plugins.reuse import distributions
 
@@ -89,13 +89,15 @@ def test_requirements_the_kernel_satisfies_are_reused_from_it(plugin_root: Path,
 
 
 def test_conflicting_versions_live_side_by_side(plugin_root: Path, tmp_path: Path, metric: str) -> None:
+    kernel_before = {name: dist.version for name, dist in distributions(kernel_paths()).items()}
     old = install_plugin(str(plugin_with(tmp_path, "old", ["tinyver==1.0"], "tinyver"))).report
     new = install_plugin(str(plugin_with(tmp_path, "new", ["tinyver==2.0"], "tinyver"))).report
     assert (old.installed, new.installed, new.linked) == (["tinyver==1.0"], ["tinyver==2.0"], [])
     assert fetched("old", metric) == "1.0"
     assert fetched("new", f"{metric}n") == "2.0"
-    # The kernel's environment got neither.
+    # The kernel's environment got neither, and nothing in it changed.
     assert importlib.util.find_spec("tinyver") is None
+    assert {name: dist.version for name, dist in distributions(kernel_paths()).items()} == kernel_before
 
 
 def test_a_requirement_pip_cannot_find_names_the_plugin(plugin_root: Path, tmp_path: Path) -> None:

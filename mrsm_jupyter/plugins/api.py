@@ -34,6 +34,7 @@ def _copy_into_plugins_dir(source: Path) -> Plugin:
         )
     name = validate_plugin_name(source.stem if is_module else source.name)
     directory = plugins_dir()
+    directory.mkdir(parents=True, exist_ok=True)
     target = inside(directory, name).with_suffix(".py") if is_module else inside(directory, name)
     # Read first: a plugin whose source does not parse is not installed at all.
     read_plugin(name, f"{PLUGINS_PACKAGE}.{name}", source if is_module else source / "__init__.py")
@@ -82,7 +83,7 @@ def uninstall_plugin(name: str) -> bool:
         raise PluginError(
             name, "comes from an installed package (an entry point).", "Uninstall that package with pip."
         )
-    removed = _remove_source(plugins_dir(), name)
+    removed = plugins_dir().is_dir() and _remove_source(plugins_dir(), name)
     removed = remove_environment(name) or removed
     reload_plugins()
     return removed

@@ -97,7 +97,9 @@ def read_plugin(name: str, module: str, source: Path, origin: str = "directory")
 
 
 def _directory_plugins(directory: Path) -> list[Plugin]:
-    found = []
+    found: list[Plugin] = []
+    if not directory.is_dir():
+        return found
     for entry in sorted(directory.iterdir()):
         name = entry.stem if entry.suffix == ".py" else entry.name
         source = entry if entry.suffix == ".py" else entry / "__init__.py"

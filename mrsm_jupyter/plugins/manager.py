@@ -66,7 +66,7 @@ def plugin_manager() -> pluggy.PluginManager:
     """The manager for the current plugins directory (rebuilt when the directory changes)."""
     global _cached  # noqa: PLW0603 (one manager per process, like the connector cache)
     directory = plugins_dir()
-    key = (str(directory), directory.stat().st_mtime_ns)
+    key = (str(directory), directory.stat().st_mtime_ns if directory.is_dir() else 0)
     with _lock:
         if _cached is None or _cached[0] != key:
             _cached = (key, _build())

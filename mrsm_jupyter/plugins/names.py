@@ -34,11 +34,10 @@ def validate_plugin_name(name: str) -> str:
 
 
 def plugins_dir() -> Path:
-    """Where plugin modules live: ``$MRSM_JUPYTER_PLUGINS_DIR`` or ``<root>/plugins``."""
+    """Where plugin modules live: ``$MRSM_JUPYTER_PLUGINS_DIR`` or ``<root>/plugins``. Not
+    created here (every sync looks for plugins; only installing one creates it)."""
     env = os.environ.get(PLUGINS_DIR_ENV)
-    path = Path(env).expanduser() if env else root_dir() / "plugins"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return Path(env).expanduser() if env else root_dir() / "plugins"
 
 
 def venvs_dir() -> Path:
