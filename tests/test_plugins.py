@@ -254,10 +254,13 @@ def test_a_package_plugin_and_a_plugins_dir_from_the_environment(
 def test_unknown_plugins_and_missing_functions_say_what_to_do(
     plugin_root: Path, tmp_path: Path, metric: str
 ) -> None:
+    missing = Pipe("plugin:nothere", metric, instance="sql:memory")
+    missing.register()  # registering first and installing later is fine, as in Meerschaum
+    assert missing.is_registered
     with pytest.raises(
         PluginError, match=r"plugin 'nothere'.*is not installed \(installed: none\).*install plugin"
     ):
-        Pipe("plugin:nothere", metric, instance="sql:memory").sync()
+        missing.sync()
     install(tmp_path, "empty", "required = []\n")
     with pytest.raises(PluginError, match=r"defines no sync\(\)"):
         Pipe("plugin:empty", metric, instance="sql:memory").sync()

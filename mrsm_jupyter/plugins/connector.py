@@ -8,11 +8,13 @@ its ``register(pipe)`` for initial parameters. A worker is stopped after
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from mrsm_jupyter.errors import PluginError
-from mrsm_jupyter.plugins.loading import get_plugin
+from mrsm_jupyter.plugins.loading import find_plugins, get_plugin
+from mrsm_jupyter.plugins.names import validate_plugin_name
 from mrsm_jupyter.plugins.runner import DEFAULT_TIMEOUT, run_plugin
 
 if TYPE_CHECKING:
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
 
     from mrsm_jupyter.pipes.bounds import Window
     from mrsm_jupyter.pipes.pipe import Pipe
+
+log = logging.getLogger(__name__)
 
 
 def _timeout(pipe: Pipe) -> float:
@@ -47,8 +51,13 @@ class PluginConnector:
         return result.batches()
 
     def register(self, pipe: Pipe) -> dict[str, Any]:
-        """The parameters the plugin's ``register(pipe)`` gives (none if it has no register)."""
-        plugin = get_plugin(self.label)
+        """The parameters the plugin's ``register(pipe)`` gives: none if it has no register,
+        or is not installed yet (as in Meerschaum, such a pipe can be registered first)."""
+        plugin = find_plugins().get(validate_plugin_name(self.label))
+        if plugin is None:
+            missing = "%s: plugin %r is not installed; registered without its parameters."
+            log.warning(missing, pipe, self.label)
+            return {}
         if "register" not in plugin.functions:
             return {}
         value = run_plugin(plugin, "register", pipe=pipe, timeout=_timeout(pipe)).value
