@@ -64,3 +64,22 @@ class JobError(MrsmError):
         if remedy:
             text += f" {remedy}"
         super().__init__(text)
+
+
+class PluginError(MrsmError):
+    """A plugin could not be found, installed or run. The message names the plugin (and the
+    pipe, when it ran for one) and says what to do."""
+
+    def __init__(self, plugin: str, problem: str, remedy: str = "", *, pipe: object = None) -> None:
+        self.plugin = plugin
+        self.pipe = pipe
+        self.problem = problem
+        self.remedy = remedy
+        # repr() keeps hostile names (newlines, NUL, "../") visible as they are.
+        text = f"plugin {plugin[:80]!r}"
+        if pipe is not None:
+            text += f" (for {pipe})"
+        text += f": {problem}"
+        if remedy:
+            text += f" {remedy}"
+        super().__init__(text)

@@ -224,3 +224,38 @@ def jobs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
         except psutil.Error:
             continue
     psutil.wait_procs(leftovers, timeout=5)
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tiny wheels for the plugin tests (``pip --no-index --find-links``, no network):
+    ``tinyver`` 1.0 and 2.0, ``tinydep`` 1.0 (with ~400 kB of data, so reuse shows) and
+    ``tinyuser`` 1.0, which requires ``tinydep``."""
+    from plugin_helpers import build_wheel  # noqa: PLC0415 (a helper of the plugin tests only)
+
+    house = tmp_path_factory.mktemp("wheelhouse")
+    for version in ("1.0", "2.0"):
+        build_wheel(house, "tinyver", version, {"tinyver/__init__.py": f"VERSION = {version!r}\n"})
+    blob = bytes(range(256)) * 1600
+    build_wheel(house, "tinydep", "1.0", {"tinydep/__init__.py": "ANSWER = 42\n", "tinydep/blob.bin": blob})
+    build_wheel(
+        house, "tinyuser", "1.0", {"tinyuser/__init__.py": "from tinydep import ANSWER\n"}, ["tinydep>=1"]
+    )
+    return house
+
+
+@pytest.fixture
+def plugin_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wheelhouse: Path) -> Iterator[Path]:
+    """A root of its own for a plugin test (its plugins directory and environments), with pip
+    pointed at the wheelhouse only."""
+    from mrsm_jupyter.plugins.manager import reload_plugins  # noqa: PLC0415
+
+    root = tmp_path / "root"
+    root.mkdir()
+    monkeypatch.setenv("MRSM_JUPYTER_ROOT", str(root))
+    monkeypatch.delenv("MRSM_JUPYTER_PLUGINS_DIR", raising=False)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheelhouse))
+    reload_plugins()
+    yield root
+    reload_plugins()

@@ -5,7 +5,7 @@
 ('sync pipes', ['temperature', '_humidity'], '2024-01-01')
 
 Keys keep Meerschaum's ``_`` negation (``-m _humidity`` excludes that metric); the pipe
-listing resolves it. Words after ``jobs`` or ``logs`` are job names (``stop jobs temps``).
+listing resolves it. Words after ``jobs``, ``logs`` or ``plugins`` are names (``stop jobs temps``).
 :func:`action_argv` turns a request back into words, so a request can become a background
 job's command line. Nothing here imports the engine, so ``%load_ext`` stays fast.
 """
@@ -25,8 +25,9 @@ from mrsm_jupyter.actions.errors import ActionArgumentError
 
 TimeArg = str | int | None
 # Objects whose actions take names after them; the singular is accepted (``start job temps``).
-NAMED_OBJECTS = ("jobs", "logs")
-_SINGULAR = {"job": "jobs", "log": "logs"}
+NAMED_OBJECTS = ("jobs", "logs", "plugins")
+_JOB_OBJECTS = ("jobs", "logs")
+_SINGULAR = {"job": "jobs", "log": "logs", "plugin": "plugins"}
 RESTART_CHOICES = ("never", "on-failure", "always")
 
 
@@ -50,7 +51,7 @@ class ActionRequest:
     to_instance: str | None = None
     limit: int | None = None
     help: bool = False
-    # Job names, for the actions on jobs and logs (``stop jobs temps humidity``).
+    # Job or plugin names, for the actions on jobs, logs and plugins (``stop jobs temps humidity``).
     names: list[str] = field(default_factory=list)
     loop: bool = False
     min_seconds: float | None = None
@@ -89,7 +90,7 @@ class ActionRequest:
     @property
     def acts_on_jobs(self) -> bool:
         """Actions on jobs and logs take job names and manage background runs themselves."""
-        return self.subaction in NAMED_OBJECTS
+        return self.subaction in _JOB_OBJECTS
 
     @property
     def asks_for_a_job(self) -> bool:

@@ -69,6 +69,10 @@ ACTIONS: dict[str, str] = {
     # One pipe at a time, so the singular is the name (Meerschaum's plural works too).
     "bootstrap pipe": "mrsm_jupyter.actions.bootstrap:bootstrap_pipes",
     "bootstrap pipes": "mrsm_jupyter.actions.bootstrap:bootstrap_pipes",
+    "install plugins": "mrsm_jupyter.actions.plugins:install_plugins",
+    "show plugins": "mrsm_jupyter.actions.plugins:show_plugins",
+    "setup plugins": "mrsm_jupyter.actions.plugins:setup_plugins",
+    "uninstall plugins": "mrsm_jupyter.actions.plugins:uninstall_plugins",
 }
 # Any action given -d (or job options) runs as a background job through this instead.
 BACKGROUND_ACTION = "mrsm_jupyter.actions.daemon:start_action_job"
@@ -83,8 +87,21 @@ def _did_you_mean(word: str, choices: list[str]) -> str:
     return f" Did you mean {close[0]!r}?" if close else f" Known: {', '.join(choices)}."
 
 
+def plugin_action_functions() -> dict[str, ActionFunction]:
+    """Actions added by plugins (their ``register_actions`` hook), by words."""
+    # Imported here: loading plugins is work that `%load_ext` and built-in actions never need.
+    from mrsm_jupyter.plugins.manager import plugin_actions  # noqa: PLC0415
+
+    return {words: function for words, (_, function) in plugin_actions().items()}
+
+
 def find_action(request: ActionRequest) -> ActionFunction:
-    """The function for the request's words, or an error suggesting the closest action."""
+    """The function for the request's words (a built-in action, else a plugin's), or an
+    error suggesting the closest action."""
+    if request.words not in ACTIONS and request.subaction is not None:
+        added = plugin_action_functions().get(request.words)
+        if added is not None:
+            return added
     verbs = sorted({name.split()[0] for name in ACTIONS})
     if request.action not in verbs:
         raise UnknownActionError(
@@ -112,7 +129,8 @@ def run_action(request: ActionRequest, context: ActionContext | None = None) -> 
     """Run a parsed action and return its outcome (help text when ``--help`` or no words)."""
     context = context or ActionContext()
     if request.help:
-        return ActionOutcome(action="help", message=help_text(action_names(), context.prog))
+        names = sorted([*action_names(), *plugin_action_functions()])
+        return ActionOutcome(action="help", message=help_text(names, context.prog))
     function = find_action(request)
     if request.asks_for_a_job:
         function = load_action(BACKGROUND_ACTION)

@@ -20,15 +20,22 @@ _cache: dict[str, Any] = {}
 _cache_lock = threading.Lock()
 # Connector types and how to build one from its label and attributes.
 _BUILDERS: dict[str, Callable[[str, dict[str, Any]], Any]] = {}
+# Types whose connectors need no definition in config (``plugin:<name>``).
+_NEED_NO_ATTRIBUTES: set[str] = set()
 
 
 def make_connector(
-    type_: str,
+    type_: str, *, needs_attributes: bool = True
 ) -> Callable[[Callable[[str, dict[str, Any]], Any]], Callable[[str, dict[str, Any]], Any]]:
-    """Register a builder for connectors of ``type_`` (plugins add their own types this way)."""
+    """Register a builder for connectors of ``type_`` (plugins add their own types this way).
+    With ``needs_attributes=False``, ``"type:label"`` works without a definition in config."""
 
     def decorate(builder: Callable[[str, dict[str, Any]], Any]) -> Callable[[str, dict[str, Any]], Any]:
         _BUILDERS[type_] = builder
+        if needs_attributes:
+            _NEED_NO_ATTRIBUTES.discard(type_)
+        else:
+            _NEED_NO_ATTRIBUTES.add(type_)
         return builder
 
     return decorate
@@ -88,6 +95,24 @@ def parse_keys(keys: str) -> tuple[str, str]:
     return typ.lower(), label
 
 
+def _load_plugin_types(typ: str) -> None:
+    """Let plugins register their connector types (once per plugins directory)."""
+    if typ in _BUILDERS:
+        return
+    # The plugins package imports this registry, so it is imported only when needed.
+    from mrsm_jupyter.plugins.manager import plugin_manager  # noqa: PLC0415
+
+    plugin_manager()
+
+
+def definition_free_connector(keys: str) -> Any | None:
+    """The connector for ``keys`` if its type needs no definition (``plugin:<name>``), else
+    ``None``: such connectors are cheap to build (no database is opened)."""
+    typ = parse_keys(keys)[0]
+    _load_plugin_types(typ)
+    return get_connector(keys) if typ in _NEED_NO_ATTRIBUTES else None
+
+
 def get_connector(keys: str | None = None) -> Any:
     """The connector for ``"type:label"`` (one object per keys, reused).
 
@@ -95,13 +120,15 @@ def get_connector(keys: str | None = None) -> Any:
     SQLConnector('sql:memory', 'duckdb (in memory)')
     """
     keys = keys or DEFAULT_INSTANCE
+    if keys not in _cache:
+        _load_plugin_types(parse_keys(keys)[0])
     with _cache_lock:
         if keys in _cache:
             return _cache[keys]
         typ, label = parse_keys(keys)
         configured = connector_attributes()
         attrs = configured.get(f"{typ}:{label.lower()}", configured.get(keys, {}))
-        builtin = keys in ("sql:local", "sql:memory")
+        builtin = keys in ("sql:local", "sql:memory") or typ in _NEED_NO_ATTRIBUTES
         if typ not in _BUILDERS or (not attrs and not builtin):
             known = sorted(set(configured) | {"sql:local", "sql:memory"})
             close = difflib.get_close_matches(keys, known, n=1)

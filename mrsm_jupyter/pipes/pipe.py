@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import pandas as pd
 
-from mrsm_jupyter.connectors.registry import DEFAULT_INSTANCE, get_connector
+from mrsm_jupyter.connectors.registry import DEFAULT_INSTANCE, definition_free_connector, get_connector
 from mrsm_jupyter.errors import PipeError
 from mrsm_jupyter.pipes.bounds import (
     DEFAULT_BACKTRACK_MINUTES,
@@ -30,6 +30,7 @@ from mrsm_jupyter.pipes.keys import default_target, validate_key, validate_locat
 from mrsm_jupyter.pipes.normalize import normalize_batch
 from mrsm_jupyter.pipes.result import ActionResult, SyncResult
 from mrsm_jupyter.pipes.verify import VerifyResult, verify_pipe
+from mrsm_jupyter.plugins.manager import run_sync_hooks
 
 if TYPE_CHECKING:
     from mrsm_jupyter.connectors.instance import InstanceConnector
@@ -180,7 +181,15 @@ class Pipe:
 
     # Registration.
     def register(self) -> ActionResult:
+        """Register the pipe; a plugin source (``plugin:<name>``) proposes initial parameters
+        with its ``register(pipe)``, under the ones given to the constructor."""
         started = time.perf_counter()
+        source = definition_free_connector(self.connector_keys) if ":" in self.connector_keys else None
+        propose = getattr(source, "register", None)
+        initial = propose(self) if propose is not None else {}
+        if initial:
+            self._given = {**copy.deepcopy(initial), **self._given}
+            self._parameters = None
         self.instance_connector.register_pipe(self)
         return ActionResult(str(self), "registered", duration=time.perf_counter() - started)
 
@@ -218,9 +227,10 @@ class Pipe:
         """
         if df is None:
             df = self.fetch(begin=begin, end=end)
-        if _is_batch_iterator(df):
-            return self._sync_batches(df, progress)
-        return self._sync_one(df)
+        run_sync_hooks("pre_sync", self)
+        result = self._sync_batches(df, progress) if _is_batch_iterator(df) else self._sync_one(df)
+        run_sync_hooks("post_sync", self, result)
+        return result
 
     @property
     def source_connector(self) -> Any:

@@ -11,6 +11,7 @@ from mrsm_jupyter.errors import MrsmError
 from mrsm_jupyter.jobs.api import get_jobs
 from mrsm_jupyter.jobs.supervisor import ensure_supervisor
 from mrsm_jupyter.jupyter.server.instances import ROUTES_SETTING
+from mrsm_jupyter.jupyter.server.plugin_routes import plugin_handlers
 from mrsm_jupyter.jupyter.server.routes import NAMESPACE, ROUTES, route_pattern
 
 
@@ -23,6 +24,10 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         (url_path_join(base_url, NAMESPACE, route_pattern(template)) + "/?$", handler)
         for template, handler in ROUTES
     ]
+    try:
+        handlers += plugin_handlers(base_url)
+    except MrsmError as exc:  # the built-in API works without the plugins' routes
+        serverapp.log.warning("mrsm_jupyter: plugin routes are not served: %s", exc)
     web_app.add_handlers(".*$", handlers)
     serverapp.log.info("mrsm_jupyter: REST API at %s", url_path_join(base_url, NAMESPACE))
     resurrect_saved_jobs(serverapp.log)
