@@ -24,6 +24,7 @@ from mrsm_jupyter.pipes.bounds import (
     backtrack_begin,
     step,
 )
+from mrsm_jupyter.pipes.cache import CacheResult, PipeCache, is_remote
 from mrsm_jupyter.pipes.dtypes import canonical_dtype
 from mrsm_jupyter.pipes.frames import empty_frame, to_frame
 from mrsm_jupyter.pipes.keys import default_target, validate_key, validate_location
@@ -62,6 +63,7 @@ class Pipe:
         upsert: bool | None = None,
         static: bool | None = None,
         mrsm_instance: str | None = None,
+        cache: bool = False,
     ) -> None:
         self.connector_keys = validate_key(connector_keys, "connector_keys")
         self.metric_key = validate_key(metric_key, "metric_key")
@@ -84,6 +86,9 @@ class Pipe:
             given["columns"] = {f"id{i}" if i else "id": c for i, c in enumerate(given["columns"])}
         self._given = given
         self._parameters: dict[str, Any] | None = None
+        # A local DuckDB copy answers get_data when the instance is remote (pipes/cache.py).
+        self.cache = cache
+        self._cache: PipeCache | None = None
 
     # Identity.
     def __repr__(self) -> str:
@@ -192,11 +197,13 @@ class Pipe:
     def delete(self) -> ActionResult:
         """Drop the table and remove the registration."""
         self.instance_connector.delete_pipe(self)
+        self.clear_cache()
         self._parameters = None
         return ActionResult(str(self), "deleted")
 
     def drop(self) -> ActionResult:
         self.instance_connector.drop_pipe(self)
+        self.clear_cache()
         return ActionResult(str(self), "dropped")
 
     def exists(self) -> bool:
@@ -261,7 +268,36 @@ class Pipe:
 
     def _sync_one(self, df: Any) -> SyncResult:
         batch = normalize_batch(df, self.dtypes, self.key_columns, self.columns.get("datetime"), self)
-        return self.instance_connector.sync_pipe(self, batch)
+        result = self.instance_connector.sync_pipe(self, batch)
+        if result.updated and self.local_cache is not None:
+            self.local_cache.invalidate()  # past rows changed: the next read verifies them
+        return result
+
+    # Local cache.
+    @property
+    def local_cache(self) -> PipeCache | None:
+        """The pipe's local DuckDB cache (``cache=True`` on a remote instance), else ``None``."""
+        if self._cache is None and self.cache and is_remote(self.instance_connector):
+            self._cache = PipeCache(self)
+        return self._cache
+
+    def refresh_cache(self, verify: bool | None = None, progress: bool = False) -> CacheResult:
+        """Bring the local cache up to date (``get_data`` does it before each read): new rows
+        always, past changes by verify fingerprints when ``verify`` (by default every
+        ``parameters['cache']['verify_minutes']``, 60)."""
+        cache = self.local_cache
+        if cache is None:
+            raise PipeError(
+                self,
+                f"has no local cache (cache={self.cache}, instance {self.instance_keys}).",
+                "Create it with Pipe(..., cache=True) on an api: or server database instance.",
+            )
+        return cache.refresh(verify, progress)
+
+    def clear_cache(self) -> None:
+        """Delete the local cache's files (no-op without a cache); the next read refills it."""
+        if self.local_cache is not None:
+            self.local_cache.clear()
 
     def _sync_batches(self, batches: Iterable[Any], progress: bool) -> SyncResult:
         total = SyncResult(str(self))
@@ -315,15 +351,25 @@ class Pipe:
         as_iterator: bool = False,
         chunk_interval: timedelta | int | None = None,
     ) -> pd.DataFrame | Iterator[pd.DataFrame]:
-        """Rows in ``[begin, end)`` matching ``params``, as a DataFrame (or chunks of one)."""
-        columns = self._selected_columns(select_columns, omit_columns)
+        """Rows in ``[begin, end)`` matching ``params``, as a DataFrame (or chunks of one).
+
+        With a local cache, answered from it once it is refreshed."""
+        pipe = self._reader()
+        columns = pipe._selected_columns(select_columns, omit_columns)
         window = Window.of(begin, end)
         if as_iterator:
-            return self._iterate_data(columns, window, params, order, chunk_interval)
-        table = self.instance_connector.read_pipe(self, columns, window, params, order, limit)
+            return pipe._iterate_data(columns, window, params, order, chunk_interval)
+        table = pipe.instance_connector.read_pipe(pipe, columns, window, params, order, limit)
         if table.num_columns == 0:
-            return empty_frame(self.dtypes)
-        return to_frame(table, self.dtypes)
+            return empty_frame(pipe.dtypes)
+        return to_frame(table, pipe.dtypes)
+
+    def _reader(self) -> Pipe:
+        """The pipe reads go to: this one, or its local cache's copy, refreshed."""
+        if self.local_cache is None:
+            return self
+        self.local_cache.refresh()
+        return self.local_cache.local_pipe
 
     def _selected_columns(self, select: Sequence[str] | None, omit: Sequence[str] | None) -> list[str] | None:
         if not select and not omit:
@@ -411,6 +457,8 @@ class Pipe:
     ) -> ActionResult:
         """Delete rows in ``[begin, end)`` matching ``params``."""
         rows = self.instance_connector.clear_pipe(self, Window.of(begin, end), params)
+        if rows and self.local_cache is not None:
+            self.local_cache.invalidate()
         return ActionResult(str(self), "cleared", rows=rows)
 
     def deduplicate(self) -> ActionResult:

@@ -144,15 +144,21 @@ def verify_pipe(
     deletes: bool | None = None,
     progress: bool = False,
     fetch: Fetcher | None = None,
+    source: Fingerprinter | None = None,
 ) -> VerifyResult:
-    """Compare ``[begin, end)`` chunk by chunk with the source and re-sync what differs."""
+    """Compare ``[begin, end)`` chunk by chunk with the source and re-sync what differs.
+
+    ``source`` stands in for the pipe's source connector (a local cache compares itself
+    with the remote instance's copy of the pipe this way).
+    """
     started = time.perf_counter()
     settings = VerifySettings.of(pipe, chunk_interval, deletes)
     result = VerifyResult(str(pipe))
     windows = verify_windows(pipe, begin, end, settings)
     if windows:
         instance, types = _instance_side(pipe)
-        context = VerifyContext(pipe, settings, source_fingerprints(pipe, fetch), instance, types)
+        compared = source if source is not None else source_fingerprints(pipe, fetch)
+        context = VerifyContext(pipe, settings, compared, instance, types)
         for window in _with_progress(windows, pipe, progress):
             verify_chunk(context, window, result)
         result.bytes_moved = context.source.bytes_read + context.instance.bytes_read

@@ -34,6 +34,8 @@ class Flavor(CanonicalValues):
     returns_typed_arrow: ClassVar[bool] = False
     # Whether the key columns get an index when the table is created.
     indexes_keys: ClassVar[bool] = True
+    # Whether the database is a file on this machine (no server): a local cache gains nothing.
+    embedded: ClassVar[bool] = False
     types: ClassVar[Mapping[str, str]] = {
         "int": "BIGINT",
         "float": "DOUBLE PRECISION",

@@ -12,6 +12,7 @@ from mrsm_jupyter.connectors.sql.flavors.base import Flavor, Query
 
 class DuckDBFlavor(Flavor):
     name: ClassVar[str] = "duckdb"
+    embedded: ClassVar[bool] = True
     max_identifier_length: ClassVar[int] = 255
     folds_identifier_case: ClassVar[bool] = True
     # Zone maps serve time windows; an index would make loads about 3x slower.
