@@ -58,7 +58,8 @@ def test_cache_answers_equal_the_remote_and_follow_it(instance: str, metric: str
     assert cached.local_cache is not None and not cache_path(cached).exists()
     assert_same(cached, direct)
     assert cache_path(cached).exists()
-    assert_same(cached, direct, begin=T0 + timedelta(days=2), end=T0 + timedelta(days=4), params={"id": [1, 3]})
+    two_days = {"begin": T0 + timedelta(days=2), "end": T0 + timedelta(days=4)}
+    assert_same(cached, direct, **two_days, params={"id": [1, 3]})
     assert_same(cached, direct, select_columns=["dt", "value"], order="desc", limit=7)
     # Nothing new: a refresh moves no rows.
     quiet = cached.refresh_cache()
@@ -101,7 +102,7 @@ def test_cache_stays_consistent_with_concurrent_syncs_upstream(instance: str, me
         try:
             for i in range(6):
                 other.sync(readings(first + i * 3, 3, shift=first + i))  # new rows and past rows
-        except BaseException as exc:  # noqa: BLE001 (reported by the main thread)
+        except BaseException as exc:  # reported by the main thread
             errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(start,)) for start in (5, 12)]
@@ -143,7 +144,7 @@ def test_two_processes_share_one_cache(instance: str, metric: str, root_dir: Pat
     for i in range(5):  # upstream changes while both read
         direct.sync(readings(15 + i * 2, 4, shift=float(i)))
     answers = [proc.communicate(b"\n", timeout=240) for proc in readers]
-    for proc, (out, err) in zip(readers, answers, strict=True):
+    for proc, (_, err) in zip(readers, answers, strict=True):
         assert proc.returncode == 0, err.decode()[-3000:]
     want = direct.get_data()
     expected = f"{len(want)} {float(want['value'].sum())}"
@@ -171,5 +172,5 @@ def test_local_instances_have_no_cache(metric: str) -> None:
     local = mrsm.Pipe("test", metric, instance="sql:memory", cache=True)
     assert local.local_cache is None
     local.clear_cache()  # nothing to remove
-    with pytest.raises(PipeError, match="has no local cache.*Pipe\\(..., cache=True\\)"):
+    with pytest.raises(PipeError, match=r"has no local cache.*Pipe\(\.\.\., cache=True\)"):
         local.refresh_cache()
