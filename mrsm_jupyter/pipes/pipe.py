@@ -224,7 +224,12 @@ class Pipe:
         lists, or an iterator or generator of these.
         """
         if df is None:
-            df = self.fetch(begin=begin, end=end)
+            window = self._fetch_window(begin, end)
+            inside = getattr(self.source_connector, "sync_in_database", None)
+            done: SyncResult | None = inside(self, window) if inside is not None else None
+            if done is not None:  # the source is the instance's own database: no rows moved
+                return done
+            df = self.fetch(begin=window.begin, end=window.end)
         if _is_batch_iterator(df):
             return self._sync_batches(df, progress)
         return self._sync_one(df)
@@ -244,9 +249,12 @@ class Pipe:
                 f"has no source to fetch from ({self.connector_keys!r} is only a label).",
                 "Pass the rows: pipe.sync(df), or give the pipe a source connector such as 'sql:src'.",
             )
+        return source.fetch(self, self._fetch_window(begin, end))
+
+    def _fetch_window(self, begin: TimeLike, end: TimeLike) -> Window:
         if begin is None:
             begin = backtrack_begin(self.get_sync_time(), self.backtrack_minutes)
-        return source.fetch(self, Window.of(begin, end))
+        return Window.of(begin, end)
 
     def verify(
         self,

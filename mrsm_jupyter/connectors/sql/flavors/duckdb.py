@@ -75,6 +75,11 @@ class DuckDBFlavor(Flavor):
             f"{update} WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({s_cols}) RETURNING merge_action"
         )
 
+    def utc_session(self) -> str | None:
+        # DuckDB has no transaction-local settings; UTC only changes the zone datetimes are
+        # shown in, never the instants this engine stores.
+        return "SET TimeZone = 'UTC'"
+
     def dtype_of_sql_type(self, sql_type: str) -> str:
         return "float" if sql_type.upper() == "DOUBLE" else super().dtype_of_sql_type(sql_type)
 
