@@ -92,6 +92,20 @@ def test_changes_through_the_cached_pipe_show_at_once(instance: str, metric: str
 
 
 @pytest.mark.parametrize("instance", ["postgresql"], indirect=True)
+def test_check_seconds_spares_the_remote_between_reads(instance: str, metric: str) -> None:
+    cached, direct = pipes(instance, metric, parameters={"cache": {"check_seconds": 3600}})
+    direct.sync(readings(0, 10))
+    assert_same(cached, direct)
+    direct.sync(readings(10, 2))  # elsewhere: not looked for within the hour
+    assert len(cached.get_data()) == 10 * SENSORS
+    cached.sync(readings(12, 1))  # through this pipe: looked for on the next read
+    assert_same(cached, direct)
+    direct.sync(readings(13, 1))
+    assert cached.refresh_cache().inserted == SENSORS  # an explicit refresh always looks
+    assert_same(cached, direct)
+
+
+@pytest.mark.parametrize("instance", ["postgresql"], indirect=True)
 def test_cache_stays_consistent_with_concurrent_syncs_upstream(instance: str, metric: str) -> None:
     cached, direct = pipes(instance, metric, parameters={"cache": {"verify_minutes": 0}})
     direct.sync(readings(0, 20))

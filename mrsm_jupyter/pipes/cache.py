@@ -4,7 +4,9 @@ The cache of a pipe is a DuckDB file under ``<root>/cache/`` holding a copy of t
 instance of its own, with the pipe's parameters). Before ``get_data`` answers from it, it
 is brought up to date from the remote instance:
 
-1. new rows by sync time: the remote's rows from the cache's newest sync time on;
+1. new rows by sync time: the remote's rows from the cache's newest sync time on (on every
+   read, or at most every ``parameters['cache']['check_seconds']`` when set: the check
+   costs the remote a query, as much as a small read);
 2. past changes by verify fingerprints (``pipes/verify.py`` with the remote instance's copy
    as the source, deletes on): at most every ``parameters['cache']['verify_minutes']``
    (default 60; 0 verifies on every read), and on the next read after this process
@@ -91,6 +93,7 @@ class PipeCache:
         self.pipe = pipe
         self.path = cache_path(pipe)
         self._local: Pipe | None = None
+        self._checked_at: float | None = None
 
     @property
     def connector(self) -> SQLConnector:
@@ -133,10 +136,18 @@ class PipeCache:
         temp.write_text(json.dumps({"verified_at": when}))
         temp.replace(self._state_path)
 
-    def invalidate(self) -> None:
-        """Verify past rows on the next refresh (this process changed them on the remote)."""
-        if self.path.exists():
+    def invalidate(self, past: bool) -> None:
+        """This process changed the remote: look for new rows on the next read, and verify
+        past rows too when ``past``."""
+        self._checked_at = None
+        if past and self.path.exists():
             self._save_verified_at(0.0)
+
+    def _checked_lately(self) -> bool:
+        """Whether this process looked for new rows less than ``check_seconds`` ago."""
+        settings = self.pipe.parameters.get("cache") or {}
+        seconds = float(settings.get("check_seconds", 0))
+        return self._checked_at is not None and time.monotonic() - self._checked_at < seconds
 
     def _verify_due(self) -> bool:
         settings = self.pipe.parameters.get("cache") or {}
@@ -145,11 +156,18 @@ class PipeCache:
             return True
         return time.time() - self._verified_at() >= minutes * 60
 
+    def refreshed(self) -> Pipe:
+        """The local pipe, refreshed first unless this process looked lately and no verify is due."""
+        if not self._checked_lately() or self._verify_due():
+            self.refresh()
+        return self.local_pipe
+
     def refresh(self, verify: bool | None = None, progress: bool = False) -> CacheResult:
         """Bring the cache up to date: new rows always, past changes when ``verify`` (by
         default when due). Holds the cache file throughout: readers elsewhere wait."""
         started = time.perf_counter()
         result = CacheResult(str(self.pipe))
+        checked_at = time.monotonic()
         with self.connector.db.session():
             local = self.local_pipe
             local.parameters = {**local.parameters, **self.pipe.parameters}
@@ -159,6 +177,7 @@ class PipeCache:
                 self._new_rows(result)
                 if verify or (verify is None and self._verify_due()):
                     self._verify(result, progress)
+        self._checked_at = checked_at
         result.duration = time.perf_counter() - started
         return result
 

@@ -277,8 +277,8 @@ class Pipe:
     def _sync_one(self, df: Any) -> SyncResult:
         batch = normalize_batch(df, self.dtypes, self.key_columns, self.columns.get("datetime"), self)
         result = self.instance_connector.sync_pipe(self, batch)
-        if result.updated and self.local_cache is not None:
-            self.local_cache.invalidate()  # past rows changed: the next read verifies them
+        if self.local_cache is not None:  # new rows, and past rows changed when some were updated
+            self.local_cache.invalidate(past=result.updated > 0)
         return result
 
     # Local cache.
@@ -376,8 +376,7 @@ class Pipe:
         """The pipe reads go to: this one, or its local cache's copy, refreshed."""
         if self.local_cache is None:
             return self
-        self.local_cache.refresh()
-        return self.local_cache.local_pipe
+        return self.local_cache.refreshed()
 
     def _selected_columns(self, select: Sequence[str] | None, omit: Sequence[str] | None) -> list[str] | None:
         if not select and not omit:
@@ -466,7 +465,7 @@ class Pipe:
         """Delete rows in ``[begin, end)`` matching ``params``."""
         rows = self.instance_connector.clear_pipe(self, Window.of(begin, end), params)
         if rows and self.local_cache is not None:
-            self.local_cache.invalidate()
+            self.local_cache.invalidate(past=True)
         return ActionResult(str(self), "cleared", rows=rows)
 
     def deduplicate(self) -> ActionResult:
