@@ -178,6 +178,11 @@ def test_clear_cache_removes_it_and_the_next_read_refills(instance: str, metric:
     assert not path.exists() and not path.with_suffix(".json").exists()
     direct.sync(readings(0, 10, shift=1.0))
     assert_same(cached, direct)  # refilled from the remote, so the changed values too
+    other, _ = pipes(instance, metric)  # another Pipe object on the same cache
+    assert_same(other, direct)
+    cached.clear_cache()
+    assert not path.exists()
+    assert_same(other, direct)  # its copy of the cache's connector was closed: it opens the new one
     cached.drop()
     assert not path.exists()
 

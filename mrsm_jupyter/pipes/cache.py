@@ -109,7 +109,8 @@ class PipeCache:
     @property
     def local_pipe(self) -> Pipe:
         """The pipe as stored in the cache (same keys and parameters, the cache as instance)."""
-        if self._local is None:
+        # Built again after a clear() anywhere in this process closed the old connector.
+        if self._local is None or self._local.instance_connector is not self.connector:
             pipe = self.pipe
             self._local = type(pipe)(
                 pipe.connector_keys,
