@@ -434,3 +434,34 @@ def test_no_query_makes_the_server_fail(
 ) -> None:
     answer = rest.get(f"{fuzzed_pipe}/{route}", params=query)
     assert answer.status_code < 500, (query, answer.text)
+
+
+def test_fingerprint_routes_answer_and_refuse_bad_questions(rest: httpx.Client) -> None:
+    path = sensor(rest, 40, ids=4)
+    spec = {
+        "columns": [["dt", "datetime"], ["id", "int"], ["v", "int"]],
+        "datetime_column": "dt",
+        "key_columns": ["id"],
+    }
+    summary = rest.post(f"{path}/fingerprint", json={"spec": spec})
+    assert summary.status_code == 200, summary.text
+    assert summary.json()["rows"] == 40 and summary.json()["key_spread"] >= 1
+    grid = {"origin": summary.json()["low"], "width": 60_000_000, "buckets": 2}
+    leaves = rest.post(f"{path}/fingerprint/leaves", json={"spec": spec, "grid": grid}).json()
+    assert sum(leaves["rows"]) == 40 and len(leaves["leaves"]) == len(leaves["sums"]) > 1
+    some = rest.post(
+        f"{path}/fingerprint/rows", json={"spec": spec, "grid": grid, "leaves": leaves["leaves"][:1]}
+    )
+    assert some.headers["Content-Type"].startswith(ARROW_STREAM)
+    assert ipc_to_table(some.content).num_rows == leaves["rows"][0]
+    for route, body in (
+        ("fingerprint", {"spec": {"columns": "dt"}}),
+        ("fingerprint/leaves", {"spec": spec}),
+        ("fingerprint/leaves", {"spec": spec, "grid": {**grid, "width": 0}}),
+        ("fingerprint/rows", {"spec": spec, "leaves": ["1; DROP TABLE x"]}),
+    ):
+        refused = rest.post(f"{path}/{route}", json=body)
+        assert refused.status_code == 400 and refused.json()["type"] == "WireFormatError", (
+            route,
+            refused.text,
+        )

@@ -47,6 +47,7 @@ from mrsm_jupyter.pipes.bounds import Bound, Window
 from mrsm_jupyter.pipes.result import SyncResult
 
 if TYPE_CHECKING:
+    from mrsm_jupyter.connectors.api_fingerprints import APIFingerprints
     from mrsm_jupyter.pipes.pipe import Pipe
 
 QueryParams = list[tuple[str, str]]
@@ -347,6 +348,18 @@ class APIConnector(InstanceConnector):
 
     def deduplicate_pipe(self, pipe: Pipe) -> int:
         return int(self._post(pipe, "/deduplicate")["rows"] or 0)
+
+    # Verify: fingerprints computed by the server's instance (connectors/api_fingerprints.py).
+    def pipe_fingerprints(self, pipe: Pipe) -> APIFingerprints:
+        from mrsm_jupyter.connectors.api_fingerprints import APIFingerprints  # noqa: PLC0415 (cycle)
+
+        return APIFingerprints(self, pipe)
+
+    def post_pipe(self, pipe: Pipe, suffix: str, body: Any) -> httpx.Response:
+        """POST JSON to ``pipes/<keys><suffix>``, the pipe's parameters in the query."""
+        return self._request(
+            "POST", self._path(pipe, suffix), pipe=pipe, query=self._pipe_query(pipe), body=body
+        )
 
     # As a source (Meerschaum's api connector): rows of another pipe on the remote instance.
     def fetch(self, pipe: Pipe, window: Window) -> Iterator[pa.Table]:

@@ -24,6 +24,7 @@ from mrsm_jupyter.pipes.bounds import (
     backtrack_begin,
     step,
 )
+from mrsm_jupyter.pipes.cache import CacheResult, PipeCache, is_remote
 from mrsm_jupyter.pipes.dtypes import canonical_dtype
 from mrsm_jupyter.pipes.frames import empty_frame, to_frame
 from mrsm_jupyter.pipes.keys import default_target, validate_key, validate_location
@@ -63,6 +64,7 @@ class Pipe:
         upsert: bool | None = None,
         static: bool | None = None,
         mrsm_instance: str | None = None,
+        cache: bool = False,
     ) -> None:
         self.connector_keys = validate_key(connector_keys, "connector_keys")
         self.metric_key = validate_key(metric_key, "metric_key")
@@ -85,6 +87,9 @@ class Pipe:
             given["columns"] = {f"id{i}" if i else "id": c for i, c in enumerate(given["columns"])}
         self._given = given
         self._parameters: dict[str, Any] | None = None
+        # A local DuckDB copy answers get_data when the instance is remote (pipes/cache.py).
+        self.cache = cache
+        self._cache: PipeCache | None = None
 
     # Identity.
     def __repr__(self) -> str:
@@ -201,11 +206,13 @@ class Pipe:
     def delete(self) -> ActionResult:
         """Drop the table and remove the registration."""
         self.instance_connector.delete_pipe(self)
+        self.clear_cache()
         self._parameters = None
         return ActionResult(str(self), "deleted")
 
     def drop(self) -> ActionResult:
         self.instance_connector.drop_pipe(self)
+        self.clear_cache()
         return ActionResult(str(self), "dropped")
 
     def exists(self) -> bool:
@@ -225,12 +232,21 @@ class Pipe:
         Accepts a pandas or polars DataFrame, a pyarrow Table, a list of dicts, a dict of
         lists, or an iterator or generator of these.
         """
-        if df is None:
-            df = self.fetch(begin=begin, end=end)
         run_sync_hooks("pre_sync", self)
-        result = self._sync_batches(df, progress) if _is_batch_iterator(df) else self._sync_one(df)
+        result = self._sync_from_source(begin, end, progress) if df is None else self._sync_given(df, progress)
         run_sync_hooks("post_sync", self, result)
         return result
+
+    def _sync_given(self, df: Any, progress: bool) -> SyncResult:
+        return self._sync_batches(df, progress) if _is_batch_iterator(df) else self._sync_one(df)
+
+    def _sync_from_source(self, begin: TimeLike, end: TimeLike, progress: bool) -> SyncResult:
+        window = self._fetch_window(begin, end)
+        inside = getattr(self.source_connector, "sync_in_database", None)
+        done: SyncResult | None = inside(self, window) if inside is not None else None
+        if done is not None:  # the source is the instance's own database: no rows moved
+            return done
+        return self._sync_given(self.fetch(begin=window.begin, end=window.end), progress)
 
     @property
     def source_connector(self) -> Any:
@@ -247,9 +263,12 @@ class Pipe:
                 f"has no source to fetch from ({self.connector_keys!r} is only a label).",
                 "Pass the rows: pipe.sync(df), or give the pipe a source connector such as 'sql:src'.",
             )
+        return source.fetch(self, self._fetch_window(begin, end))
+
+    def _fetch_window(self, begin: TimeLike, end: TimeLike) -> Window:
         if begin is None:
             begin = backtrack_begin(self.get_sync_time(), self.backtrack_minutes)
-        return source.fetch(self, Window.of(begin, end))
+        return Window.of(begin, end)
 
     def verify(
         self,
@@ -271,7 +290,36 @@ class Pipe:
 
     def _sync_one(self, df: Any) -> SyncResult:
         batch = normalize_batch(df, self.dtypes, self.key_columns, self.columns.get("datetime"), self)
-        return self.instance_connector.sync_pipe(self, batch)
+        result = self.instance_connector.sync_pipe(self, batch)
+        if self.local_cache is not None:  # new rows, and past rows changed when some were updated
+            self.local_cache.invalidate(past=result.updated > 0)
+        return result
+
+    # Local cache.
+    @property
+    def local_cache(self) -> PipeCache | None:
+        """The pipe's local DuckDB cache (``cache=True`` on a remote instance), else ``None``."""
+        if self._cache is None and self.cache and is_remote(self.instance_connector):
+            self._cache = PipeCache(self)
+        return self._cache
+
+    def refresh_cache(self, verify: bool | None = None, progress: bool = False) -> CacheResult:
+        """Bring the local cache up to date (``get_data`` does it before each read): new rows
+        always, past changes by verify fingerprints when ``verify`` (by default every
+        ``parameters['cache']['verify_minutes']``, 60)."""
+        cache = self.local_cache
+        if cache is None:
+            raise PipeError(
+                self,
+                f"has no local cache (cache={self.cache}, instance {self.instance_keys}).",
+                "Create it with Pipe(..., cache=True) on an api: or server database instance.",
+            )
+        return cache.refresh(verify, progress)
+
+    def clear_cache(self) -> None:
+        """Delete the local cache's files (no-op without a cache); the next read refills it."""
+        if self.local_cache is not None:
+            self.local_cache.clear()
 
     def _sync_batches(self, batches: Iterable[Any], progress: bool) -> SyncResult:
         total = SyncResult(str(self))
@@ -325,15 +373,24 @@ class Pipe:
         as_iterator: bool = False,
         chunk_interval: timedelta | int | None = None,
     ) -> pd.DataFrame | Iterator[pd.DataFrame]:
-        """Rows in ``[begin, end)`` matching ``params``, as a DataFrame (or chunks of one)."""
-        columns = self._selected_columns(select_columns, omit_columns)
+        """Rows in ``[begin, end)`` matching ``params``, as a DataFrame (or chunks of one).
+
+        With a local cache, answered from it once it is refreshed."""
+        pipe = self._reader()
+        columns = pipe._selected_columns(select_columns, omit_columns)
         window = Window.of(begin, end)
         if as_iterator:
-            return self._iterate_data(columns, window, params, order, chunk_interval)
-        table = self.instance_connector.read_pipe(self, columns, window, params, order, limit)
+            return pipe._iterate_data(columns, window, params, order, chunk_interval)
+        table = pipe.instance_connector.read_pipe(pipe, columns, window, params, order, limit)
         if table.num_columns == 0:
-            return empty_frame(self.dtypes)
-        return to_frame(table, self.dtypes)
+            return empty_frame(pipe.dtypes)
+        return to_frame(table, pipe.dtypes)
+
+    def _reader(self) -> Pipe:
+        """The pipe reads go to: this one, or its local cache's copy, refreshed."""
+        if self.local_cache is None:
+            return self
+        return self.local_cache.refreshed()
 
     def _selected_columns(self, select: Sequence[str] | None, omit: Sequence[str] | None) -> list[str] | None:
         if not select and not omit:
@@ -421,6 +478,8 @@ class Pipe:
     ) -> ActionResult:
         """Delete rows in ``[begin, end)`` matching ``params``."""
         rows = self.instance_connector.clear_pipe(self, Window.of(begin, end), params)
+        if rows and self.local_cache is not None:
+            self.local_cache.invalidate(past=True)
         return ActionResult(str(self), "cleared", rows=rows)
 
     def deduplicate(self) -> ActionResult:

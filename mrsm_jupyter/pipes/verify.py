@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -144,15 +145,21 @@ def verify_pipe(
     deletes: bool | None = None,
     progress: bool = False,
     fetch: Fetcher | None = None,
+    source: Fingerprinter | None = None,
 ) -> VerifyResult:
-    """Compare ``[begin, end)`` chunk by chunk with the source and re-sync what differs."""
+    """Compare ``[begin, end)`` chunk by chunk with the source and re-sync what differs.
+
+    ``source`` stands in for the pipe's source connector (a local cache compares itself
+    with the remote instance's copy of the pipe this way).
+    """
     started = time.perf_counter()
     settings = VerifySettings.of(pipe, chunk_interval, deletes)
     result = VerifyResult(str(pipe))
     windows = verify_windows(pipe, begin, end, settings)
     if windows:
         instance, types = _instance_side(pipe)
-        context = VerifyContext(pipe, settings, source_fingerprints(pipe, fetch), instance, types)
+        compared = source if source is not None else source_fingerprints(pipe, fetch)
+        context = VerifyContext(pipe, settings, compared, instance, types)
         for window in _with_progress(windows, pipe, progress):
             verify_chunk(context, window, result)
         result.bytes_moved = context.source.bytes_read + context.instance.bytes_read
@@ -260,8 +267,7 @@ def verify_chunk(context: VerifyContext, window: Window, result: VerifyResult) -
         resync_part(context, window, spec, None, None, result)
         return
     grid = plan_grid(spec, context.settings, window, shape)
-    source_leaves = context.source.leaves(window, spec, grid)
-    instance_leaves = context.instance.leaves(window, spec, grid)
+    source_leaves, instance_leaves = both_leaves(context, window, spec, grid)
     result.fingerprint_bytes += source_leaves.nbytes + instance_leaves.nbytes
     changed, changed_rows = changed_leaves(source_leaves, instance_leaves)
     if not changed:
@@ -275,6 +281,18 @@ def verify_chunk(context: VerifyContext, window: Window, result: VerifyResult) -
     for start in range(0, len(changed), LEAVES_PER_QUERY):
         batch = changed[start : start + LEAVES_PER_QUERY]
         resync_part(context, grid.slot_window(batch, spec.axis, window), spec, grid, batch, result)
+
+
+def both_leaves(
+    context: VerifyContext, window: Window, spec: FingerprintSpec, grid: Grid
+) -> tuple[pa.Table, pa.Table]:
+    """Both sides' leaves, hashed at the same time: each side's database hashes every row of
+    the chunk (most of a verify's time), and the two are different databases, or one that
+    serializes its own sessions."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mrsm-verify") as pool:
+        source = pool.submit(context.source.leaves, window, spec, grid)
+        instance = context.instance.leaves(window, spec, grid)
+        return source.result(), instance
 
 
 def key_spec(spec: FingerprintSpec) -> FingerprintSpec:

@@ -28,6 +28,7 @@ from mrsm_jupyter.connectors.sql.database import (
 )
 from mrsm_jupyter.connectors.sql.fingerprint import Reader, SQLFingerprints
 from mrsm_jupyter.connectors.sql.flavors import flavor_for_uri
+from mrsm_jupyter.connectors.sql.in_database import sync_in_database
 from mrsm_jupyter.connectors.sql.registrations import PIPES_TABLE, Registry
 from mrsm_jupyter.errors import ConnectorError, LockTimeoutError, PipeError, SchemaError, SyncError
 from mrsm_jupyter.pipes.bounds import Bound, Window
@@ -483,6 +484,11 @@ class SQLConnector(InstanceConnector):
                 ) from exc
 
         return read
+
+    def sync_in_database(self, pipe: Pipe, window: Window) -> SyncResult | None:
+        """Sync the definition's rows into the pipe's table without them leaving the database,
+        when it is this one; None when they must come through Arrow (``sql/in_database.py``)."""
+        return sync_in_database(self, pipe, window)
 
     # Fingerprints for verify, computed by the database (connectors/sql/fingerprint.py).
     def fetch_fingerprints(self, pipe: Pipe) -> SQLFingerprints:

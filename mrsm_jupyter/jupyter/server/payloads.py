@@ -189,3 +189,51 @@ class JobCreateRequest(TypedDict):
 class JobLogs(TypedDict):
     name: str
     lines: list[str]
+
+
+class FingerprintSpecInfo(TypedDict):
+    """What a fingerprint covers (``pipes/fingerprint.py``): ``[name, canonical dtype]`` pairs
+    sorted by name, the datetime column, and the other key columns."""
+
+    columns: list[list[str]]
+    datetime_column: str | None
+    key_columns: list[str]
+
+
+class GridInfo(TypedDict):
+    """Leaves of a window: time slots of ``width`` from ``origin``, by ``buckets`` key buckets."""
+
+    origin: int
+    width: int
+    buckets: int
+
+
+class FingerprintRequest(TypedDict):
+    """A verify's question about the rows in ``[begin, end)``: their fingerprint, their leaves'
+    (``grid``), or the rows themselves (only those in ``leaves``, only ``columns``)."""
+
+    spec: FingerprintSpecInfo
+    begin: NotRequired[WireBound]
+    end: NotRequired[WireBound]
+    grid: NotRequired[GridInfo | None]
+    leaves: NotRequired[list[int] | None]
+    columns: NotRequired[list[str] | None]
+
+
+class FingerprintInfo(TypedDict):
+    """Row count and hash sum of a window, its extreme axis values, and how many key buckets
+    its rows fill."""
+
+    rows: int
+    total: int
+    low: int | None
+    high: int | None
+    key_spread: int
+
+
+class LeavesInfo(TypedDict):
+    """One entry per non-empty leaf: its id, row count and hash sum."""
+
+    leaves: list[int]
+    rows: list[int]
+    sums: list[int]

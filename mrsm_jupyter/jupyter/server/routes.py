@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from mrsm_jupyter.jupyter.server.data import DataHandler
+from mrsm_jupyter.jupyter.server.fingerprints import FingerprintHandler, LeafRowsHandler, LeavesHandler
 from mrsm_jupyter.jupyter.server.instances import ConnectorsHandler, InstancesHandler, OpenAPIHandler
 from mrsm_jupyter.jupyter.server.jobs import (
     JobActionHandler,
@@ -48,6 +49,9 @@ ROUTES: list[tuple[str, type]] = [
     (f"{PIPE_PATH}/clear", ClearHandler),
     (f"{PIPE_PATH}/deduplicate", DeduplicateHandler),
     (f"{PIPE_PATH}/sync", SyncHandler),
+    (f"{PIPE_PATH}/fingerprint", FingerprintHandler),
+    (f"{PIPE_PATH}/fingerprint/leaves", LeavesHandler),
+    (f"{PIPE_PATH}/fingerprint/rows", LeafRowsHandler),
     ("jobs", JobsHandler),
     ("jobs/{name}", JobHandler),
     ("jobs/{name}/logs", JobLogsHandler),

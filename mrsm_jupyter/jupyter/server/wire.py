@@ -22,8 +22,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mrsm_jupyter.errors import MrsmError
-from mrsm_jupyter.jupyter.server.payloads import WireBound
+from mrsm_jupyter.jupyter.server.payloads import FingerprintSpecInfo, GridInfo, WireBound
 from mrsm_jupyter.pipes.bounds import Bound
+from mrsm_jupyter.pipes.fingerprint import FingerprintSpec, Grid
 
 _INTEGER = re.compile(r"-?\d{1,19}")
 # A location key of None is spelled "None" in paths, as Meerschaum's API does.
@@ -157,3 +158,42 @@ def pipe_path(connector_keys: str, metric_key: str, location_key: str | None) ->
     """``pipes/<connector>/<metric>/<location>``, each key percent-encoded (``/`` too)."""
     parts: Sequence[str] = (connector_keys, metric_key, location_key or NONE_LOCATION)
     return "pipes/" + "/".join(quote(part, safe="") for part in parts)
+
+
+def encode_spec(spec: FingerprintSpec) -> FingerprintSpecInfo:
+    return FingerprintSpecInfo(
+        columns=[[name, dtype] for name, dtype in spec.columns],
+        datetime_column=spec.datetime_column,
+        key_columns=list(spec.key_columns),
+    )
+
+
+def decode_spec(value: object) -> FingerprintSpec:
+    """A fingerprint spec from a request; every name a string, every pair ``[name, dtype]``."""
+    try:
+        info: dict[str, Any] = value  # type: ignore[assignment]
+        pairs = [(str(n), str(d)) for n, d in info["columns"]]
+        dt = info.get("datetime_column")
+        keys = tuple(str(k) for k in info.get("key_columns") or [])
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
+        raise WireFormatError(
+            "spec must be {'columns': [[name, dtype], ...], 'datetime_column': ..., 'key_columns': [...]}."
+        ) from exc
+    return FingerprintSpec(tuple(pairs), None if dt is None else str(dt), keys)
+
+
+def encode_grid(grid: Grid | None) -> GridInfo | None:
+    return None if grid is None else GridInfo(origin=grid.origin, width=grid.width, buckets=grid.buckets)
+
+
+def decode_grid(value: object) -> Grid | None:
+    if value is None:
+        return None
+    try:
+        info: dict[str, Any] = value  # type: ignore[assignment]
+        grid = Grid(int(info["origin"]), int(info["width"]), int(info["buckets"]))
+    except (TypeError, KeyError, ValueError) as exc:
+        raise WireFormatError("grid must be {'origin': int, 'width': int, 'buckets': int}.") from exc
+    if grid.width < 1 or grid.buckets < 1:
+        raise WireFormatError("grid width and buckets must be positive.")
+    return grid

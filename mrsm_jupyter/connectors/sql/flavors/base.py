@@ -34,6 +34,8 @@ class Flavor(CanonicalValues):
     returns_typed_arrow: ClassVar[bool] = False
     # Whether the key columns get an index when the table is created.
     indexes_keys: ClassVar[bool] = True
+    # Whether the database is a file on this machine (no server): a local cache gains nothing.
+    embedded: ClassVar[bool] = False
     types: ClassVar[Mapping[str, str]] = {
         "int": "BIGINT",
         "float": "DOUBLE PRECISION",
@@ -236,6 +238,37 @@ class Flavor(CanonicalValues):
     def insert_all(self, table: str, stage: str, columns: Sequence[str]) -> str:
         cols = ", ".join(self.quote(c) for c in columns)
         return f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage}"
+
+    # Same-database sync: a fetch definition's rows staged without leaving the database.
+    def insert_select(self, table: str, columns: Sequence[str], relation: str, where: str) -> str:
+        """Copy ``columns`` of the rows of ``relation`` matching ``where`` into ``table`` (the
+        database casts them to the table's types)."""
+        cols = ", ".join(self.quote(c) for c in columns)
+        return f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {relation}{where}"
+
+    def count_non_integral(self, relation: str, where: str, columns: Sequence[str]) -> str:
+        """How many rows hold a value with a fraction in one of ``columns`` (an integer column
+        would round it: the table must widen first)."""
+        test = " OR ".join(f"{self.quote(c)} <> {self.bigint(self.quote(c))}" for c in columns)
+        return f"SELECT COUNT(*) FROM {relation}{where}{' AND' if where else ' WHERE'} ({test})"
+
+    def count_repeated_keys(self, table: str, keys: Sequence[str]) -> str:
+        """How many keys appear on more than one row of ``table``."""
+        cols = ", ".join(self.quote(k) for k in keys)
+        return (
+            f"SELECT COUNT(*) FROM (SELECT {cols} FROM {table} GROUP BY {cols} "
+            "HAVING COUNT(*) > 1) AS mrsm_repeated"
+        )
+
+    def count_rows(self, table: str, null_column: str | None = None) -> str:
+        """Rows of ``table`` (only those where ``null_column`` is NULL, when given)."""
+        where = "" if null_column is None else f" WHERE {self.quote(null_column)} IS NULL"
+        return f"SELECT COUNT(*) FROM {table}{where}"
+
+    def utc_session(self) -> str | None:
+        """A statement making naive datetimes UTC for the rest of the transaction, where the
+        database would otherwise read them in the session's zone."""
+        return None
 
     # Reading and deleting.
     def where(

@@ -12,6 +12,7 @@ from mrsm_jupyter.connectors.sql.flavors.base import Flavor, Query
 
 class DuckDBFlavor(Flavor):
     name: ClassVar[str] = "duckdb"
+    embedded: ClassVar[bool] = True
     max_identifier_length: ClassVar[int] = 255
     folds_identifier_case: ClassVar[bool] = True
     # Zone maps serve time windows; an index would make loads about 3x slower.
@@ -73,6 +74,11 @@ class DuckDBFlavor(Flavor):
             f"MERGE INTO {table} AS t USING {stage} AS s ON {self.key_match('t', 's', keys, nullable)} "
             f"{update} WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({s_cols}) RETURNING merge_action"
         )
+
+    def utc_session(self) -> str | None:
+        # DuckDB has no transaction-local settings; UTC only changes the zone datetimes are
+        # shown in, never the instants this engine stores.
+        return "SET TimeZone = 'UTC'"
 
     def dtype_of_sql_type(self, sql_type: str) -> str:
         return "float" if sql_type.upper() == "DOUBLE" else super().dtype_of_sql_type(sql_type)

@@ -49,6 +49,9 @@ class PostgreSQLFlavor(Flavor):
             f"FOR VALUES FROM ('{low.isoformat()}') TO ('{high.isoformat()}')"
         )
 
+    def utc_session(self) -> str | None:
+        return "SET LOCAL TIME ZONE 'UTC'"
+
     def json_param(self, name: str) -> str:
         return f"CAST({self.param(name)} AS JSONB)"
 

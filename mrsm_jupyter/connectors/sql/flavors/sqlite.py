@@ -18,6 +18,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 class SQLiteFlavor(Flavor):
     name: ClassVar[str] = "sqlite"
+    embedded: ClassVar[bool] = True
     max_identifier_length: ClassVar[int] = 1024
     folds_identifier_case: ClassVar[bool] = True
     types: ClassVar[dict[str, str]] = {
