@@ -233,7 +233,10 @@ class Pipe:
         lists, or an iterator or generator of these.
         """
         run_sync_hooks("pre_sync", self)
-        result = self._sync_from_source(begin, end, progress) if df is None else self._sync_given(df, progress)
+        if df is None:
+            result = self._sync_from_source(begin, end, progress)
+        else:
+            result = self._sync_given(df, progress)
         run_sync_hooks("post_sync", self, result)
         return result
 
