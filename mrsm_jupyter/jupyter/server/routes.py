@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from mrsm_jupyter.jupyter.server.activity import RowcountBucketsHandler, VerifyHandler
 from mrsm_jupyter.jupyter.server.data import DataHandler
 from mrsm_jupyter.jupyter.server.instances import ConnectorsHandler, InstancesHandler, OpenAPIHandler
 from mrsm_jupyter.jupyter.server.jobs import (
@@ -48,6 +49,8 @@ ROUTES: list[tuple[str, type]] = [
     (f"{PIPE_PATH}/clear", ClearHandler),
     (f"{PIPE_PATH}/deduplicate", DeduplicateHandler),
     (f"{PIPE_PATH}/sync", SyncHandler),
+    (f"{PIPE_PATH}/verify", VerifyHandler),
+    (f"{PIPE_PATH}/rowcount_buckets", RowcountBucketsHandler),
     ("jobs", JobsHandler),
     ("jobs/{name}", JobHandler),
     ("jobs/{name}/logs", JobLogsHandler),
