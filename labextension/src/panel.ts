@@ -84,9 +84,19 @@ export class MeerschaumPanel extends Widget {
     this.node.append(header, this._status, this._content);
   }
 
-  /** Apply new settings: the default instance (on the next refresh) and the refresh timer. */
+  /** Apply new settings: select the default instance, restart the refresh timer. */
   configure(settings: SidebarSettings): void {
+    const instanceChanged =
+      settings.defaultInstance !== this._settings.defaultInstance;
     this._settings = settings;
+    // Settings load after the first refresh: select the new default if it is listed.
+    const listed = [...this._instance.options].some(
+      o => o.value === settings.defaultInstance
+    );
+    if (instanceChanged && listed) {
+      this._instance.value = settings.defaultInstance;
+      void this._reloadPipes();
+    }
     window.clearInterval(this._timer);
     if (settings.refreshInterval > 0) {
       this._timer = window.setInterval(

@@ -97,8 +97,7 @@ function pipeLeaf(pipe: PipeInfo, actions: PipeActions): HTMLLIElement {
   row.className = 'jp-MrsmPanel-pipeRow';
   row.append(
     span('jp-MrsmPanel-pipeName', pipe.location_key ?? NO_LOCATION),
-    span('jp-MrsmPanel-sparklineSlot'),
-    span('jp-MrsmPanel-facts', '…')
+    span('jp-MrsmPanel-sparklineSlot')
   );
   const message = span('jp-MrsmPanel-pipeMessage');
   message.setAttribute('role', 'status');
@@ -110,7 +109,7 @@ function pipeLeaf(pipe: PipeInfo, actions: PipeActions): HTMLLIElement {
   });
   more.classList.add('jp-MrsmPanel-more');
   row.append(more);
-  item.append(row, toolbar, message);
+  item.append(row, span('jp-MrsmPanel-facts', '…'), toolbar, message);
   return item;
 }
 
