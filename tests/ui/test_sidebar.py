@@ -193,6 +193,8 @@ def check_pipe_actions(page: Page, panel: Locator) -> None:
     pipe_action(page, copy, "Sync")
     expect(facts).to_contain_text("3 rows")
     expect(copy.locator(".jp-MrsmPanel-pipeMessage")).to_contain_text("inserted 3")
+    pipe_action(page, copy, "Verify")
+    expect(copy.locator(".jp-MrsmPanel-pipeMessage")).to_contain_text("verified")
 
     pipe_action(page, copy, "Open")
     expect(page.locator(".jp-Notebook .jp-Cell").last).to_contain_text(
@@ -210,6 +212,7 @@ def check_pipe_actions(page: Page, panel: Locator) -> None:
 
 
 def check_new_pipe_form(page: Page, panel: Locator) -> None:
+    """The form registers a pipe with its columns; Delete (confirmed) removes it again."""
     panel.get_by_role("button", name="Register a new pipe").click()
     dialog = page.locator(".jp-Dialog")
     dialog.get_by_label("Connector").fill("sidebar_new")
@@ -219,6 +222,10 @@ def check_new_pipe_form(page: Page, panel: Locator) -> None:
     expect(leaf(panel, "sidebar_new / sidebar_form").locator(".jp-MrsmPanel-facts")).to_contain_text("0 rows")
     registered = mrsm.Pipe("sidebar_new", "sidebar_form", instance="sql:local")
     assert registered.instance_connector.get_pipe_parameters(registered)["columns"] == {"datetime": "dt"}
+    pipe_action(page, leaf(panel, "sidebar_new / sidebar_form"), "Drop the table")
+    page.locator(".jp-Dialog").get_by_role("button", name="Delete").click()
+    expect(leaf(panel, "sidebar_new / sidebar_form")).to_have_count(0)
+    assert not registered.is_registered
 
 
 def check_jobs_and_log(page: Page, panel: Locator, job: Job) -> None:
@@ -272,8 +279,8 @@ def test_sidebar_tree_actions_jobs_and_logs(
     try:
         check_tree_and_filters(panel)
         check_pipe_actions(page, panel)
-        check_new_pipe_form(page, panel)
         panel.screenshot(path=SCREENSHOTS / "sidebar.png")
+        check_new_pipe_form(page, panel)
         check_jobs_and_log(page, panel, job)
         commands = page.evaluate(
             "() => ['mrsm:open-sidebar', 'mrsm:refresh', 'mrsm:new-pipe']"
