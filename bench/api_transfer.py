@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json-page-rows", type=int, default=100_000)
     parser.add_argument("--arrow-page-rows", type=int, default=1_000_000)
     # JSON runs at about 15k rows/s here: 10M rows would take 12 minutes for the same rate.
-    parser.add_argument("--json-rows", type=int, default=1_000_000, help="rows of the JSON bulk read (0: all)")
+    parser.add_argument("--json-rows", type=int, default=1_000_000, help="JSON bulk read rows (0: all)")
     parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results" / "api_transfer.md")
     args = parser.parse_args(argv)
     assert args.rows % SENSORS == 0, f"--rows must be a multiple of {SENSORS}"

@@ -52,10 +52,10 @@ export class MeerschaumPanel extends Widget {
     header.className = 'jp-MrsmPanel-header';
     const heading = document.createElement('h2');
     heading.textContent = 'Meerschaum';
-    const newPipe = button('New pipe', 'Register a new pipe', () =>
+    const newPipe = button('+ Pipe', 'Register a new pipe', () =>
       this.newPipe()
     );
-    const refresh = button('Refresh', 'Reload instances, pipes and jobs', () =>
+    const refresh = button('↻', 'Reload instances, pipes and jobs', () =>
       this.refresh()
     );
     refresh.classList.add('jp-MrsmPanel-refresh');
@@ -99,10 +99,12 @@ export class MeerschaumPanel extends Widget {
     }
     window.clearInterval(this._timer);
     if (settings.refreshInterval > 0) {
-      this._timer = window.setInterval(
-        () => void this._reloadJobs(),
-        settings.refreshInterval * 1000
-      );
+      // Only while the panel shows: a hidden sidebar asks nothing of the server.
+      this._timer = window.setInterval(() => {
+        if (this.isVisible) {
+          void this._reloadJobs();
+        }
+      }, settings.refreshInterval * 1000);
     }
   }
 

@@ -23,9 +23,22 @@ export function pipeKeysText(pipe: PipeInfo): string {
   return keys.join(' / ');
 }
 
-/** A sync time for people: the ISO string as is, an integer axis value, or "no rows". */
+/**
+ * A sync time for people: a UTC ISO string to the minute, an integer axis value as is, or
+ * "no rows" (the full value is the facts' tooltip).
+ *
+ * @example
+ * describeSyncTime('2024-01-04T05:50:00+00:00'); // 'newest 2024-01-04 05:50 UTC'
+ */
 export function describeSyncTime(syncTime: WireBound): string {
-  return syncTime === null ? 'no rows' : `newest ${String(syncTime)}`;
+  if (syncTime === null) {
+    return 'no rows';
+  }
+  const text = String(syncTime).replace(
+    /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d):\d\d(\.\d+)?(\+00:00|Z)$/,
+    '$1 $2 UTC'
+  );
+  return `newest ${text}`;
 }
 
 /** Group pipes by a key, keeping first-seen order. */
@@ -150,5 +163,5 @@ export async function loadFacts(
   facts.title =
     failed?.status === 'rejected'
       ? errorText(failed.reason, 'load the pipe facts')
-      : '';
+      : `newest: ${String(syncTime.status === 'fulfilled' ? syncTime.value : '')}`;
 }

@@ -166,7 +166,7 @@ def check_tree_and_filters(panel: Locator) -> None:
     temperature = leaf(panel, "demo / temperature / campus")
     expect(temperature.locator(".jp-MrsmPanel-pipeName")).to_have_text("campus")
     expect(temperature.locator(".jp-MrsmPanel-facts")).to_contain_text("1,872 rows")
-    expect(temperature.locator(".jp-MrsmPanel-facts")).to_contain_text("newest 2024-01-04T05:50:00")
+    expect(temperature.locator(".jp-MrsmPanel-facts")).to_contain_text("newest 2024-01-04 05:50 UTC")
     sparkline = temperature.locator("svg.jp-MrsmPanel-sparkline")
     expect(sparkline).to_be_visible()
     counts = [int(c) for c in (sparkline.get_attribute("data-counts") or "").split(",")]
@@ -195,6 +195,7 @@ def check_pipe_actions(page: Page, panel: Locator) -> None:
     expect(copy.locator(".jp-MrsmPanel-pipeMessage")).to_contain_text("inserted 3")
     pipe_action(page, copy, "Verify")
     expect(copy.locator(".jp-MrsmPanel-pipeMessage")).to_contain_text("verified")
+    panel.screenshot(path=SCREENSHOTS / "sidebar.png")
 
     pipe_action(page, copy, "Open")
     expect(page.locator(".jp-Notebook .jp-Cell").last).to_contain_text(
@@ -279,7 +280,6 @@ def test_sidebar_tree_actions_jobs_and_logs(
     try:
         check_tree_and_filters(panel)
         check_pipe_actions(page, panel)
-        panel.screenshot(path=SCREENSHOTS / "sidebar.png")
         check_new_pipe_form(page, panel)
         check_jobs_and_log(page, panel, job)
         commands = page.evaluate(
