@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any, get_type_hints, is_typeddict
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -24,7 +22,6 @@ from jsonschema import Draft202012Validator
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
-from mrsm_jupyter.jupyter.server import payloads
 from mrsm_jupyter.jupyter.server.payloads import ARROW_STREAM, NEXT_CURSOR_HEADER, ROW_COUNT_HEADER
 from mrsm_jupyter.jupyter.server.routes import ROUTES
 from mrsm_jupyter.jupyter.server.wire import ipc_to_table, table_to_ipc
@@ -341,21 +338,6 @@ def test_jobs_run_log_and_go(rest: httpx.Client, api_server: str) -> None:
     assert missing.status_code == 404 and missing.json()["job"] == name
     for bad in ({"name": "../escape", "command": ["true"]}, {"name": "x", "command": "true"}, {"name": "y"}):
         assert rest.post("jobs", json=bad).status_code == 400, bad
-
-
-def test_typescript_interfaces_mirror_the_payloads() -> None:
-    """Interfaces of labextension/src/api.ts named like a payload type have its fields."""
-    source = (Path(__file__).parents[1] / "labextension" / "src" / "api.ts").read_text()
-    interfaces = dict(re.findall(r"export interface (\w+) \{([^}]*)\}", source))
-    mirrored = [name for name in interfaces if is_typeddict(getattr(payloads, name, None))]
-    assert "PipeInfo" in mirrored and "InstanceInfo" in mirrored
-    for name in mirrored:
-        fields = dict(re.findall(r"^\s*(\w+)(\??):", interfaces[name], re.MULTILINE))
-        declared = getattr(payloads, name)
-        optional = {
-            k for k, v in get_type_hints(declared, include_extras=True).items() if "NotRequired" in str(v)
-        }
-        assert fields == {k: "?" if k in optional else "" for k in declared.__annotations__}, name
 
 
 def test_a_million_rows_page_through_once_in_order_while_rows_arrive(rest: httpx.Client, metric: str) -> None:

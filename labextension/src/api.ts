@@ -23,6 +23,72 @@ export interface PipeInfo {
   rowcount?: number;
 }
 
+/** `GET pipes/{c}/{m}/{l}`: one registered pipe. */
+export interface PipeDetail {
+  connector_keys: string;
+  metric_key: string;
+  location_key: string | null;
+  instance_keys: string;
+  parameters: Record<string, unknown>;
+  target: string;
+  tags: string[];
+  columns: Record<string, string>;
+}
+
+/** `POST pipes`: register a pipe. */
+export interface RegisterRequest {
+  connector_keys: string;
+  metric_key: string;
+  location_key?: string | null;
+  instance_keys?: string | null;
+  parameters?: Record<string, unknown>;
+}
+
+/** What `POST .../sync` did. */
+export interface SyncResultInfo {
+  pipe: string;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  duration: number;
+  batches: number;
+  columns_added: string[];
+  columns_widened: string[];
+  created_table: boolean;
+  success: boolean;
+  message: string;
+  dtypes: Record<string, string>;
+}
+
+/** What `POST .../verify` compared and re-synced. */
+export interface VerifyResultInfo {
+  pipe: string;
+  chunks: number;
+  chunks_changed: number;
+  inserted: number;
+  updated: number;
+  deleted: number;
+  duration: number;
+  success: boolean;
+  message: string;
+}
+
+/** What a maintenance action (clear, delete, drop) did. */
+export interface ActionInfo {
+  pipe: string;
+  action: string;
+  rows: number | null;
+  success: boolean;
+  message: string;
+}
+
+/** `GET pipes/{c}/{m}/{l}/rowcount_buckets`: rows per equal time span, oldest first. */
+export interface RowcountBuckets {
+  begin: WireBound;
+  end: WireBound;
+  counts: number[];
+}
+
 /** `GET pipes/{c}/{m}/{l}/rowcount`. */
 export interface RowcountInfo {
   rowcount: number;
@@ -131,16 +197,41 @@ export function listInstances(): Promise<InstanceInfo[]> {
   return requestAPI<InstanceInfo[]>('instances');
 }
 
-/** The registered pipes, on one instance or on every instance. */
-export function listPipes(instanceKeys?: string): Promise<PipeInfo[]> {
-  const query =
-    instanceKeys === undefined
-      ? ''
-      : URLExt.objectToQueryString({ instance_keys: instanceKeys });
-  return requestAPI<PipeInfo[]>(`pipes${query}`);
+/**
+ * The registered pipes, on one instance or on every instance, with any of `tags`.
+ *
+ * @example
+ * const demo = await listPipes('sql:local', ['demo']);
+ */
+export function listPipes(
+  instanceKeys?: string,
+  tags: string[] = []
+): Promise<PipeInfo[]> {
+  const query = new URLSearchParams();
+  if (instanceKeys !== undefined) {
+    query.append('instance_keys', instanceKeys);
+  }
+  for (const tag of tags) {
+    query.append('tags', tag);
+  }
+  const text = query.toString();
+  return requestAPI<PipeInfo[]>(text === '' ? 'pipes' : `pipes?${text}`);
 }
 
-/** `pipes/{c}/{m}/{l}/<suffix>`, each key one percent-encoded segment (no location: `None`). */
+/** Register a pipe; answers its identity. */
+export function registerPipe(request: RegisterRequest): Promise<PipeInfo> {
+  return requestAPI<PipeInfo>('pipes', {
+    method: 'POST',
+    body: JSON.stringify(request)
+  });
+}
+
+/** One registered pipe: parameters, columns, tags and target table. */
+export function getPipe(pipe: PipeInfo): Promise<PipeDetail> {
+  return requestAPI<PipeDetail>(pipePath(pipe, ''));
+}
+
+/** `pipes/{c}/{m}/{l}[/<suffix>]`, each key one percent-encoded segment (no location: `None`). */
 export function pipePath(pipe: PipeInfo, suffix: string): string {
   const keys = [
     pipe.connector_keys,
@@ -150,7 +241,8 @@ export function pipePath(pipe: PipeInfo, suffix: string): string {
   const query = URLExt.objectToQueryString({
     instance_keys: pipe.instance_keys
   });
-  return `pipes/${keys.map(encodeURIComponent).join('/')}/${suffix}${query}`;
+  const tail = suffix === '' ? '' : `/${suffix}`;
+  return `pipes/${keys.map(encodeURIComponent).join('/')}${tail}${query}`;
 }
 
 /** The pipe's row count. */
@@ -162,6 +254,44 @@ export async function getRowcount(pipe: PipeInfo): Promise<number> {
 export async function getSyncTime(pipe: PipeInfo): Promise<WireBound> {
   return (await requestAPI<SyncTimeInfo>(pipePath(pipe, 'sync_time')))
     .sync_time;
+}
+
+/** The pipe's rows per equal time span between its oldest and newest rows. */
+export function getRowcountBuckets(
+  pipe: PipeInfo,
+  buckets = 24
+): Promise<RowcountBuckets> {
+  const path = pipePath(pipe, 'rowcount_buckets');
+  return requestAPI<RowcountBuckets>(`${path}&buckets=${buckets}`);
+}
+
+/** Fetch from the pipe's source and merge, on the server. */
+export function syncPipe(pipe: PipeInfo): Promise<SyncResultInfo> {
+  return requestAPI<SyncResultInfo>(pipePath(pipe, 'sync'), {
+    method: 'POST',
+    body: '{}'
+  });
+}
+
+/** Compare the pipe with its source and re-sync what changed, on the server. */
+export function verifyPipe(pipe: PipeInfo): Promise<VerifyResultInfo> {
+  return requestAPI<VerifyResultInfo>(pipePath(pipe, 'verify'), {
+    method: 'POST',
+    body: '{}'
+  });
+}
+
+/** Delete every row of the pipe (the registration and table stay). */
+export function clearPipe(pipe: PipeInfo): Promise<ActionInfo> {
+  return requestAPI<ActionInfo>(pipePath(pipe, 'clear'), {
+    method: 'POST',
+    body: '{}'
+  });
+}
+
+/** Drop the pipe's table and remove its registration. */
+export function deletePipe(pipe: PipeInfo): Promise<ActionInfo> {
+  return requestAPI<ActionInfo>(pipePath(pipe, ''), { method: 'DELETE' });
 }
 
 /** The background jobs. */
@@ -196,4 +326,34 @@ function errorDetail(body: string): string {
     // Not JSON: fall through to the raw text.
   }
   return body.slice(0, 200);
+}
+
+/**
+ * Follow a job's log: `onLine` gets the newest `lines` lines, then each new line.
+ *
+ * The websocket authenticates like the rest of JupyterLab (its cookie, or the token).
+ * Close the returned socket to stop following.
+ */
+export function followJobLog(
+  name: string,
+  onLine: (line: string) => void,
+  lines = 200
+): WebSocket {
+  const settings = ServerConnection.makeSettings();
+  const query: Record<string, string> = { lines: String(lines) };
+  if (settings.token !== '') {
+    query.token = settings.token;
+  }
+  const url =
+    URLExt.join(
+      settings.wsUrl,
+      API_NAMESPACE,
+      'jobs',
+      encodeURIComponent(name),
+      'logs',
+      'ws'
+    ) + URLExt.objectToQueryString(query);
+  const socket = new settings.WebSocket(url);
+  socket.onmessage = (event: MessageEvent) => onLine(String(event.data));
+  return socket;
 }

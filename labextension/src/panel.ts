@@ -1,36 +1,46 @@
-// The "Meerschaum" sidebar panel: instances, pipes (with lazily fetched row counts and
-// sync times) and background jobs, from the server extension's REST API.
+// The "Meerschaum" sidebar panel: an instance selector, the pipes as a tree with their facts
+// and actions, the jobs with live states, and the "new pipe" form, all over the REST API.
 import { Widget } from '@lumino/widgets';
 
 import {
   InstanceInfo,
-  JobAction,
-  JobInfo,
-  MrsmAPIError,
   PipeInfo,
-  WireBound,
-  actOnJob,
-  getRowcount,
-  getSyncTime,
   listInstances,
   listJobs,
   listPipes
 } from './api';
+import {
+  button,
+  empty,
+  errorSection,
+  errorText,
+  sectionNode
+} from './elements';
 import { meerschaumIcon } from './icon';
+import { jobsSection } from './jobs';
+import { newPipeDialog } from './newPipe';
+import { loadFacts, pipeTree } from './tree';
 
 export const PANEL_ID = 'mrsm-jupyter-sidebar';
+/** The instance selector's value meaning "every instance". */
+export const ALL_INSTANCES = '';
 
-/** Shown when the REST namespace answers 404: the Python side is not loaded. */
-export const SERVER_EXTENSION_MISSING =
-  'The mrsm_jupyter server extension is not available. Install mrsm_jupyter ' +
-  'in the Jupyter server environment, run ' +
-  '`jupyter server extension enable mrsm_jupyter`, then restart Jupyter.';
+/** The user's settings (schema/plugin.json). */
+export interface SidebarSettings {
+  /** Instance keys selected at start; '' for every instance. */
+  defaultInstance: string;
+  /** Seconds between refreshes of the jobs' states; 0 turns it off. */
+  refreshInterval: number;
+}
 
-/** Job states in which the job is (or will be) running, so "Stop" makes sense. */
-const ACTIVE_STATES = new Set(['running', 'paused', 'scheduled', 'restarting']);
+/** What the panel needs from the application. */
+export interface PanelOptions {
+  insertCode(code: string): Promise<boolean>;
+  openLog(jobName: string): void;
+}
 
 export class MeerschaumPanel extends Widget {
-  constructor() {
+  constructor(private readonly _options: PanelOptions) {
     super();
     this.id = PANEL_ID;
     this.addClass('jp-MrsmPanel');
@@ -42,55 +52,101 @@ export class MeerschaumPanel extends Widget {
     header.className = 'jp-MrsmPanel-header';
     const heading = document.createElement('h2');
     heading.textContent = 'Meerschaum';
-    const refresh = button('Refresh', 'Reload instances, pipes and jobs', () =>
+    const newPipe = button('+ Pipe', 'Register a new pipe', () =>
+      this.newPipe()
+    );
+    const refresh = button('↻', 'Reload instances, pipes and jobs', () =>
       this.refresh()
     );
     refresh.classList.add('jp-MrsmPanel-refresh');
-    header.append(heading, refresh);
+    header.append(heading, newPipe, refresh);
 
     this._status = document.createElement('p');
     this._status.className = 'jp-MrsmPanel-status';
     this._status.setAttribute('role', 'status');
-
-    this._filter = document.createElement('input');
-    this._filter.type = 'search';
-    this._filter.className = 'jp-MrsmPanel-filter';
-    this._filter.placeholder = 'Filter pipes by connector or metric';
-    this._filter.setAttribute('aria-label', 'Filter pipes');
-    this._filter.addEventListener('input', () => this._applyFilter());
-
+    this._instance = document.createElement('select');
+    this._instance.className = 'jp-MrsmPanel-instanceSelect';
+    this._instance.setAttribute('aria-label', 'Instance');
+    this._instance.addEventListener('change', () => void this._reloadPipes());
+    this._filter = input('Filter by connector, metric or location', () =>
+      this._applyFilter()
+    );
+    this._filter.classList.add('jp-MrsmPanel-filter');
+    this._tags = input(
+      'Tags (comma-separated)',
+      () => void this._reloadPipes()
+    );
+    this._tags.classList.add('jp-MrsmPanel-tags');
+    this._pipes = document.createElement('div');
+    this._jobs = document.createElement('div');
     this._content = document.createElement('div');
     this._content.className = 'jp-MrsmPanel-content';
     this.node.append(header, this._status, this._content);
   }
 
+  /** Apply new settings: select the default instance, restart the refresh timer. */
+  configure(settings: SidebarSettings): void {
+    const instanceChanged =
+      settings.defaultInstance !== this._settings.defaultInstance;
+    this._settings = settings;
+    // Settings load after the first refresh: select the new default if it is listed.
+    const listed = [...this._instance.options].some(
+      o => o.value === settings.defaultInstance
+    );
+    if (instanceChanged && listed) {
+      this._instance.value = settings.defaultInstance;
+      void this._reloadPipes();
+    }
+    window.clearInterval(this._timer);
+    if (settings.refreshInterval > 0) {
+      // Only while the panel shows: a hidden sidebar asks nothing of the server.
+      this._timer = window.setInterval(() => {
+        if (this.isVisible) {
+          void this._reloadJobs();
+        }
+      }, settings.refreshInterval * 1000);
+    }
+  }
+
   /** Fetch instances, pipes and jobs and render them; a newer call wins over an older one. */
   async refresh(): Promise<void> {
     const generation = ++this._generation;
-    this._observer?.disconnect();
     this._showStatus('Loading…');
-    const [instances, pipes, jobs] = await Promise.allSettled([
-      listInstances(),
-      listPipes(),
-      listJobs()
-    ]);
+    let instances: InstanceInfo[];
+    try {
+      instances = await listInstances();
+    } catch (error) {
+      if (generation === this._generation) {
+        this._content.replaceChildren();
+        this._showStatus(errorText(error, 'load instances'), true);
+      }
+      return;
+    }
     if (generation !== this._generation) {
       return;
     }
-    if (instances.status === 'rejected') {
-      this._showError(instances.reason, 'instances');
-      return;
-    }
     this._status.hidden = true;
-    this._content.replaceChildren(
-      this._renderInstances(instances.value),
-      pipes.status === 'fulfilled'
-        ? this._renderPipes(instances.value, pipes.value)
-        : errorSection('Pipes', pipes.reason, 'pipes'),
-      jobs.status === 'fulfilled'
-        ? this._renderJobs(jobs.value)
-        : errorSection('Jobs', jobs.reason, 'jobs')
-    );
+    this._renderInstances(instances);
+    const pipes = sectionNode('Pipes', 'pipes');
+    pipes.append(this._filter, this._tags, this._pipes);
+    this._content.replaceChildren(this._instancesNode(), pipes, this._jobs);
+    await Promise.all([this._reloadPipes(), this._reloadJobs()]);
+  }
+
+  /** Show the "new pipe" form; register and list the pipe. */
+  async newPipe(): Promise<void> {
+    const keys = [...this._instance.options]
+      .map(o => o.value)
+      .filter(v => v !== ALL_INSTANCES);
+    const selected =
+      this._instance.value === ALL_INSTANCES ? keys[0] : this._instance.value;
+    try {
+      if ((await newPipeDialog(keys, selected ?? 'sql:local')) !== null) {
+        await this._reloadPipes();
+      }
+    } catch (error) {
+      this._showStatus(errorText(error, 'register the pipe'), true);
+    }
   }
 
   protected override onAfterAttach(): void {
@@ -101,104 +157,138 @@ export class MeerschaumPanel extends Widget {
     this._observer?.disconnect();
   }
 
-  private _renderInstances(instances: InstanceInfo[]): HTMLElement {
-    const node = sectionNode('Instances', 'instances');
-    node.append(
-      instances.length === 0
-        ? empty('No instances configured.')
-        : list(
-            instances.map(i => {
-              const item = document.createElement('li');
-              item.className = 'jp-MrsmPanel-instance';
-              item.textContent = `${i.keys} (${i.flavor})`;
-              return item;
-            })
-          )
-    );
+  override dispose(): void {
+    window.clearInterval(this._timer);
+    super.dispose();
+  }
+
+  private _renderInstances(instances: InstanceInfo[]): void {
+    const previous = this._instance.value;
+    const wanted =
+      this._instance.options.length > 0
+        ? previous
+        : this._settings.defaultInstance;
+    this._instance.replaceChildren(new Option('All instances', ALL_INSTANCES));
+    for (const i of instances) {
+      this._instance.append(new Option(`${i.keys} (${i.flavor})`, i.keys));
+    }
+    const known = instances.some(i => i.keys === wanted);
+    this._instance.value = known ? wanted : ALL_INSTANCES;
+  }
+
+  private _instancesNode(): HTMLElement {
+    const node = sectionNode('Instance', 'instances');
+    node.append(this._instance);
     return node;
   }
 
-  private _renderPipes(
-    instances: InstanceInfo[],
-    pipes: PipeInfo[]
-  ): HTMLElement {
-    const node = sectionNode('Pipes', 'pipes');
-    if (pipes.length === 0) {
-      node.append(empty('No pipes registered.'));
-      return node;
+  private async _reloadPipes(): Promise<void> {
+    const generation = ++this._pipesGeneration;
+    const instance = this._instance.value;
+    const tags = this._tags.value
+      .split(',')
+      .map(t => t.trim())
+      .filter(t => t !== '');
+    let pipes: PipeInfo[];
+    try {
+      pipes = await listPipes(
+        instance === ALL_INSTANCES ? undefined : instance,
+        tags
+      );
+    } catch (error) {
+      this._pipes.replaceChildren(errorSection('', error, 'pipes'));
+      return;
     }
-    // Fetch each pipe's row count and sync time only once its row scrolls into view.
+    if (generation === this._pipesGeneration) {
+      this._renderPipes(pipes);
+    }
+  }
+
+  private _renderPipes(pipes: PipeInfo[]): void {
+    this._observer?.disconnect();
+    if (pipes.length === 0) {
+      this._pipes.replaceChildren(empty('No pipes registered.'));
+      return;
+    }
+    // Fetch each pipe's facts only once its leaf scrolls into view.
     const pending = new Map<Element, PipeInfo>();
-    this._observer = new IntersectionObserver(entries => {
+    const observer = new IntersectionObserver(entries => {
       for (const entry of entries) {
         const pipe = pending.get(entry.target);
         if (entry.isIntersecting && pipe !== undefined) {
           pending.delete(entry.target);
-          this._observer?.unobserve(entry.target);
+          observer.unobserve(entry.target);
           void loadFacts(pipe, entry.target as HTMLElement);
         }
       }
     });
+    this._observer = observer;
+    const actions = {
+      insertCode: (code: string) => this._options.insertCode(code),
+      pipeRemoved: () => void this._reloadPipes()
+    };
     const groups: HTMLElement[] = [];
-    const known = instances.map(i => i.keys);
-    const extra = pipes
-      .map(p => p.instance_keys)
-      .filter((k, i, all) => !known.includes(k) && all.indexOf(k) === i);
-    for (const keys of [...known, ...extra]) {
-      const onInstance = pipes.filter(p => p.instance_keys === keys);
-      if (onInstance.length === 0) {
-        continue;
-      }
+    const instances = [...new Set(pipes.map(p => p.instance_keys))];
+    for (const keys of instances) {
       const group = document.createElement('div');
       group.className = 'jp-MrsmPanel-instanceGroup';
+      group.dataset.instance = keys;
       const title = document.createElement('h4');
       title.textContent = keys;
-      const items = onInstance.map(pipe => {
-        const item = pipeItem(pipe);
-        pending.set(item, pipe);
-        this._observer?.observe(item);
-        return item;
-      });
-      group.append(title, list(items));
+      const onInstance = pipes.filter(p => p.instance_keys === keys);
+      group.append(
+        title,
+        pipeTree(onInstance, actions, (item, pipe) => {
+          pending.set(item, pipe);
+          observer.observe(item);
+        })
+      );
       groups.push(group);
     }
     this._noMatch = empty('No pipes match the filter.');
-    node.append(this._filter, ...groups, this._noMatch);
+    this._pipes.replaceChildren(...groups, this._noMatch);
     this._applyFilter();
-    return node;
   }
 
+  /** Hide leaves whose keys do not contain every word of the filter, then empty branches. */
   private _applyFilter(): void {
-    const needle = this._filter.value.trim().toLowerCase();
+    const words = this._filter.value.trim().toLowerCase().split(/\s+/);
     let shown = 0;
-    for (const group of this._content.querySelectorAll<HTMLElement>(
-      '.jp-MrsmPanel-instanceGroup'
+    for (const item of this._pipes.querySelectorAll<HTMLElement>(
+      '.jp-MrsmPanel-pipe'
     )) {
-      let inGroup = 0;
-      for (const item of group.querySelectorAll<HTMLElement>(
-        '.jp-MrsmPanel-pipe'
-      )) {
-        const match =
-          needle === '' || (item.dataset.search ?? '').includes(needle);
-        item.hidden = !match;
-        inGroup += match ? 1 : 0;
-      }
-      group.hidden = inGroup === 0;
-      shown += inGroup;
+      const keys = item.dataset.search ?? '';
+      item.hidden = !words.every(w => keys.includes(w));
+      shown += item.hidden ? 0 : 1;
+    }
+    for (const node of [
+      ...this._pipes.querySelectorAll<HTMLElement>('.jp-MrsmPanel-metric'),
+      ...this._pipes.querySelectorAll<HTMLElement>('.jp-MrsmPanel-connector'),
+      ...this._pipes.querySelectorAll<HTMLElement>(
+        '.jp-MrsmPanel-instanceGroup'
+      )
+    ]) {
+      node.hidden =
+        node.querySelector('.jp-MrsmPanel-pipe:not([hidden])') === null;
     }
     if (this._noMatch !== null) {
       this._noMatch.hidden = shown > 0;
     }
   }
 
-  private _renderJobs(jobs: JobInfo[]): HTMLElement {
-    const node = sectionNode('Jobs', 'jobs');
-    node.append(
-      jobs.length === 0
-        ? empty('No jobs.')
-        : list(jobs.map(job => jobItem(job)))
-    );
-    return node;
+  private async _reloadJobs(): Promise<void> {
+    let section: HTMLElement;
+    try {
+      section = jobsSection(await listJobs(), name =>
+        this._options.openLog(name)
+      );
+    } catch (error) {
+      section = errorSection('Jobs', error, 'jobs');
+    }
+    if (this._content.contains(this._jobs)) {
+      this._jobs.replaceWith(section);
+    }
+    this._jobs = section;
   }
 
   private _showStatus(text: string, isError = false): void {
@@ -207,176 +297,29 @@ export class MeerschaumPanel extends Widget {
     this._status.classList.toggle('jp-mod-error', isError);
   }
 
-  private _showError(error: unknown, what: string): void {
-    this._content.replaceChildren();
-    this._showStatus(errorText(error, what), true);
-  }
-
   private readonly _status: HTMLParagraphElement;
+  private readonly _instance: HTMLSelectElement;
   private readonly _filter: HTMLInputElement;
+  private readonly _tags: HTMLInputElement;
+  private readonly _pipes: HTMLDivElement;
   private readonly _content: HTMLDivElement;
+  private _jobs: HTMLElement;
   private _noMatch: HTMLElement | null = null;
   private _observer: IntersectionObserver | null = null;
   private _generation = 0;
-}
-
-/** `connector_keys / metric_key[ / location_key] @ instance_keys[ — N rows]` */
-export function describePipe(pipe: PipeInfo): string {
-  const keys = [pipe.connector_keys, pipe.metric_key];
-  if (pipe.location_key !== null) {
-    keys.push(pipe.location_key);
-  }
-  const rows =
-    pipe.rowcount === undefined
-      ? ''
-      : ` — ${pipe.rowcount.toLocaleString()} rows`;
-  return `${keys.join(' / ')} @ ${pipe.instance_keys}${rows}`;
-}
-
-/** The error as a sentence; a 404 means the server extension is not loaded. */
-export function errorText(error: unknown, what: string): string {
-  if (error instanceof MrsmAPIError && error.serverExtensionMissing) {
-    return SERVER_EXTENSION_MISSING;
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return `Could not load ${what}: ${message}`;
-}
-
-/** A sync time for people: the ISO string as is, an integer axis value, or "no rows". */
-export function describeSyncTime(syncTime: WireBound): string {
-  return syncTime === null ? 'no rows' : `synced up to ${String(syncTime)}`;
-}
-
-function pipeItem(pipe: PipeInfo): HTMLLIElement {
-  const item = document.createElement('li');
-  item.className = 'jp-MrsmPanel-pipe';
-  const keys = [pipe.connector_keys, pipe.metric_key];
-  if (pipe.location_key !== null) {
-    keys.push(pipe.location_key);
-  }
-  item.dataset.search = keys.join(' ').toLowerCase();
-  const name = document.createElement('span');
-  name.className = 'jp-MrsmPanel-pipeName';
-  name.textContent = keys.join(' / ');
-  const facts = document.createElement('span');
-  facts.className = 'jp-MrsmPanel-facts';
-  facts.textContent = '…';
-  item.append(name, facts);
-  return item;
-}
-
-async function loadFacts(pipe: PipeInfo, item: HTMLElement): Promise<void> {
-  const facts = item.querySelector('.jp-MrsmPanel-facts');
-  if (facts === null) {
-    return;
-  }
-  const [rowcount, syncTime] = await Promise.allSettled([
-    pipe.rowcount === undefined
-      ? getRowcount(pipe)
-      : Promise.resolve(pipe.rowcount),
-    getSyncTime(pipe)
-  ]);
-  const parts: string[] = [];
-  parts.push(
-    rowcount.status === 'fulfilled'
-      ? `${rowcount.value.toLocaleString()} rows`
-      : 'rows unknown'
-  );
-  parts.push(
-    syncTime.status === 'fulfilled'
-      ? describeSyncTime(syncTime.value)
-      : 'sync time unknown'
-  );
-  facts.textContent = parts.join(', ');
-  const failed = [rowcount, syncTime].find(r => r.status === 'rejected');
-  facts.classList.toggle('jp-mod-error', failed !== undefined);
-  if (failed !== undefined && failed.status === 'rejected') {
-    (facts as HTMLElement).title = errorText(failed.reason, 'pipe facts');
-  }
-}
-
-function jobItem(job: JobInfo): HTMLLIElement {
-  const item = document.createElement('li');
-  item.className = 'jp-MrsmPanel-job';
-  item.dataset.job = job.name;
-  const name = document.createElement('span');
-  name.className = 'jp-MrsmPanel-jobName';
-  name.textContent = job.name;
-  const state = document.createElement('span');
-  state.className = `jp-MrsmPanel-jobState jp-mod-${job.state}`;
-  state.textContent = job.state;
-  if (job.last_result !== null && !job.last_result.ok) {
-    state.title = job.last_result.message;
-  }
-  const message = document.createElement('span');
-  message.className = 'jp-MrsmPanel-jobMessage jp-mod-error';
-  const act = (action: JobAction) => async (): Promise<void> => {
-    message.textContent = '';
-    try {
-      item.replaceWith(jobItem(await actOnJob(job.name, action)));
-    } catch (error) {
-      message.textContent = errorText(error, `${action} ${job.name}`);
-    }
+  private _pipesGeneration = 0;
+  private _timer = 0;
+  private _settings: SidebarSettings = {
+    defaultInstance: ALL_INSTANCES,
+    refreshInterval: 10
   };
-  const actions = document.createElement('span');
-  actions.className = 'jp-MrsmPanel-jobActions';
-  if (ACTIVE_STATES.has(job.state)) {
-    actions.append(button('Stop', `Stop job ${job.name}`, act('stop')));
-  }
-  actions.append(button('Restart', `Restart job ${job.name}`, act('restart')));
-  item.append(name, state, actions, message);
-  return item;
 }
 
-function button(
-  text: string,
-  title: string,
-  onClick: () => Promise<void>
-): HTMLButtonElement {
-  const node = document.createElement('button');
-  node.className = 'jp-Button jp-mod-minimal jp-MrsmPanel-button';
-  node.textContent = text;
-  node.title = title;
-  node.addEventListener('click', () => {
-    node.disabled = true;
-    void onClick().finally(() => {
-      node.disabled = false;
-    });
-  });
-  return node;
-}
-
-function sectionNode(title: string, name: string): HTMLElement {
-  const node = document.createElement('section');
-  node.className = `jp-MrsmPanel-section jp-MrsmPanel-${name}`;
-  const heading = document.createElement('h3');
-  heading.textContent = title;
-  node.append(heading);
-  return node;
-}
-
-function errorSection(
-  title: string,
-  error: unknown,
-  what: string
-): HTMLElement {
-  const node = sectionNode(title, what);
-  const text = document.createElement('p');
-  text.className = 'jp-MrsmPanel-status jp-mod-error';
-  text.textContent = errorText(error, what);
-  node.append(text);
-  return node;
-}
-
-function empty(text: string): HTMLElement {
-  const node = document.createElement('p');
-  node.className = 'jp-MrsmPanel-empty';
-  node.textContent = text;
-  return node;
-}
-
-function list(items: HTMLElement[]): HTMLUListElement {
-  const node = document.createElement('ul');
-  node.append(...items);
+function input(label: string, onInput: () => void): HTMLInputElement {
+  const node = document.createElement('input');
+  node.type = 'search';
+  node.placeholder = label;
+  node.setAttribute('aria-label', label);
+  node.addEventListener('input', onInput);
   return node;
 }

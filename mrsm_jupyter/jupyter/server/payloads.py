@@ -134,6 +134,39 @@ class SyncResultInfo(TypedDict):
     dtypes: dict[str, str]
 
 
+class VerifyRequest(TypedDict, total=False):
+    """Compare ``[begin, end)`` (default: the whole pipe) with the source; ``deletes`` also
+    removes rows the source no longer has (default: the pipe's ``verify.deletes``)."""
+
+    begin: WireBound
+    end: WireBound
+    deletes: bool | None
+
+
+class VerifyResultInfo(TypedDict):
+    """What a verify compared and re-synced."""
+
+    pipe: str
+    chunks: int
+    chunks_changed: int
+    inserted: int
+    updated: int
+    deleted: int
+    duration: float
+    success: bool
+    message: str
+
+
+class RowcountBuckets(TypedDict):
+    """Rows per equal span of ``[begin, end)`` of the datetime axis, oldest first (a sparkline).
+
+    ``begin`` and ``end`` are null and ``counts`` empty when the pipe has no rows."""
+
+    begin: WireBound
+    end: WireBound
+    counts: list[int]
+
+
 class ActionInfo(TypedDict):
     pipe: str
     action: str

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from mrsm_jupyter.jupyter.server.activity import RowcountBucketsHandler, VerifyHandler
 from mrsm_jupyter.jupyter.server.data import DataHandler
 from mrsm_jupyter.jupyter.server.fingerprints import FingerprintHandler, LeafRowsHandler, LeavesHandler
 from mrsm_jupyter.jupyter.server.instances import ConnectorsHandler, InstancesHandler, OpenAPIHandler
@@ -52,6 +53,8 @@ ROUTES: list[tuple[str, type]] = [
     (f"{PIPE_PATH}/fingerprint", FingerprintHandler),
     (f"{PIPE_PATH}/fingerprint/leaves", LeavesHandler),
     (f"{PIPE_PATH}/fingerprint/rows", LeafRowsHandler),
+    (f"{PIPE_PATH}/verify", VerifyHandler),
+    (f"{PIPE_PATH}/rowcount_buckets", RowcountBucketsHandler),
     ("jobs", JobsHandler),
     ("jobs/{name}", JobHandler),
     ("jobs/{name}/logs", JobLogsHandler),
