@@ -64,6 +64,7 @@ ACTIONS: dict[str, str] = {
     "delete jobs": "mrsm_jupyter.actions.jobs:delete_jobs",
     "save jobs": "mrsm_jupyter.actions.jobs:save_job_list",
     "restore jobs": "mrsm_jupyter.actions.jobs:restore_job_list",
+    "show diagnostics": "mrsm_jupyter.actions.diagnostics:show_diagnostics",
 }
 # Any action given -d (or job options) runs as a background job through this instead.
 BACKGROUND_ACTION = "mrsm_jupyter.actions.daemon:start_action_job"

@@ -373,6 +373,20 @@ class Flavor(CanonicalValues):
             f"{self.json_param('parameters')})"
         )
 
+    def create_runs_table(self, table: str, table_name: str, columns: Mapping[str, str]) -> list[str]:
+        """The run records' table (``mrsm_runs``) and an index on its start time."""
+        cols = ", ".join(f"{self.quote(c)} {self.sql_type(d)}" for c, d in columns.items())
+        index = self.quote(f"{table_name}_started")
+        return [
+            f"CREATE TABLE IF NOT EXISTS {table} ({cols})",
+            f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({self.quote('started')})",
+        ]
+
+    def insert_row(self, table: str, columns: Sequence[str]) -> str:
+        """One row of bound values (a run record)."""
+        names = ", ".join(self.quote(c) for c in columns)
+        return f"INSERT INTO {table} ({names}) VALUES ({', '.join(self.param(c) for c in columns)})"
+
     def json_param(self, name: str) -> str:
         return self.param(name)
 
