@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pyarrow as pa
 import pytest
+from diagnostics_helpers import recorded_history
 from jobs_helpers import script, wait_until
 
 import mrsm_jupyter as mrsm
@@ -179,37 +180,6 @@ def test_a_job_run_is_recorded_with_its_exit_code(
 def test_instances_without_records_say_so() -> None:
     with pytest.raises(ConnectorError, match="bare:x keeps no run records"):
         InstanceConnector.read_runs(SimpleNamespace(keys="bare:x"), Window(), None, None)  # type: ignore[arg-type]
-
-
-def recorded_history(instance: str, now: datetime) -> None:
-    """A day of runs: 'late' synced hourly until 5 hours ago, 'steady' until now, two
-    failures, and a job that restarted twice."""
-    connector = get_connector(instance)
-    for hour in range(24, 0, -1):
-        started = now - timedelta(hours=hour)
-        if hour >= 5:
-            connector.record_run(RunRecord("sync", started, 0.5, "src", "late", inserted=100, bytes=800))
-        connector.record_run(RunRecord("sync", started, 0.2, "src", "steady", updated=10, unchanged=40))
-    for minutes in (30, 90):
-        error = "SyncError: the database refused the batch"
-        connector.record_run(
-            RunRecord(
-                "sync", now - timedelta(minutes=minutes), 0.1, "src", "steady", success=False, error=error
-            )
-        )
-    for restarts in range(3):
-        connector.record_run(
-            RunRecord(
-                "job",
-                now - timedelta(minutes=50 - restarts),
-                1.0,
-                job="loader",
-                success=restarts == 2,
-                exit_code=0 if restarts == 2 else 1,
-                restarts=restarts,
-                error=None if restarts == 2 else "exited with code 1",
-            )
-        )
 
 
 @pytest.fixture
