@@ -94,7 +94,11 @@ def test_parse_errors_say_what_to_type(line: str, message: str) -> None:
     [
         ("snyc pipes", "Unknown action 'snyc'. Did you mean 'sync'"),
         ("show pipez", "Unknown action 'show pipez'. Did you mean 'show pipes'"),
-        ("show", "'show' needs one of: columns, connectors, data, diagnostics, jobs, logs, pipes, rowcounts, version"),
+        (
+            "show",
+            "'show' needs one of: columns, connectors, data, diagnostics, jobs, logs, pipes, rowcounts, "
+            "version",
+        ),
         ("register pipe", "Did you mean 'register pipes'"),
     ],
 )

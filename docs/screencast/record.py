@@ -304,7 +304,8 @@ def stop_job() -> None:
 def assemble(frames: Path, output: Path, width: int) -> Path:
     """One palette for the clip, so the GIF stays small and its colours steady."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    graph = f"fps=1,scale={width}:-1:flags=lanczos,split[a][b];[a]palettegen=max_colors=96[p];[b][p]paletteuse=dither=none"
+    graph = f"fps=1,scale={width}:-1:flags=lanczos,split[a][b];[a]palettegen=max_colors=96[p];"
+    graph += "[b][p]paletteuse=dither=none"
     command = ["ffmpeg", "-loglevel", "error", "-y", "-framerate", "1", "-i", str(frames / "frame-%04d.png")]
     command += ["-filter_complex", graph, "-loop", "0", str(output)]
     subprocess.run(command, check=True)

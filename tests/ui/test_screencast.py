@@ -34,8 +34,15 @@ def test_the_screencast_renders_an_animated_gif(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-4000:]
     assert f"Wrote {output}" in done.stdout
     probe = subprocess.run(
-        ["ffprobe", "-v", "error", "-count_frames", "-show_entries", "stream=codec_name,width,nb_read_frames"]
-        + ["-show_entries", "format=format_name", "-of", "json", str(output)],
+        [
+            *("ffprobe", "-v", "error", "-count_frames", "-of", "json", str(output)),
+            *(
+                "-show_entries",
+                "stream=codec_name,width,nb_read_frames",
+                "-show_entries",
+                "format=format_name",
+            ),
+        ],
         capture_output=True,
         text=True,
         check=True,
