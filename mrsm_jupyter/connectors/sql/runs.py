@@ -38,10 +38,12 @@ class RunLog:
         return self
 
     def record(self, run: RunRecord) -> None:
-        """One INSERT in its own short transaction."""
+        """One INSERT in its own short transaction, right after the run's own commit."""
         self.ensure()
         values = {c: self.flavor.bind_value(v, RUN_COLUMNS[c]) for c, v in run.values().items()}
         with self.db.transaction() as s:
+            for statement in self.flavor.run_record_prelude:
+                s.execute(statement)
             s.execute(self._insert, values)
 
     def read(self, window: Window, kinds: Sequence[str] | None, limit: int | None) -> pa.Table:

@@ -382,6 +382,10 @@ class Flavor(CanonicalValues):
             f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({self.quote('started')})",
         ]
 
+    # Statements run before a run record's INSERT, in its transaction: a record may be lost
+    # in a crash (it describes a run, it holds no data), so it need not wait for the disk.
+    run_record_prelude: ClassVar[tuple[str, ...]] = ()
+
     def insert_row(self, table: str, columns: Sequence[str]) -> str:
         """One row of bound values (a run record)."""
         names = ", ".join(self.quote(c) for c in columns)
