@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from diagnostics_helpers import recorded_history
+from IPython.core.interactiveshell import InteractiveShell
 from jobs_helpers import script, wait_until
 
 import mrsm_jupyter as mrsm
@@ -246,3 +247,16 @@ def test_the_cli_prints_the_summary(history: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "Behind schedule" in done.stdout and "src/late" in done.stdout and "loader" in done.stdout
+
+
+def test_the_magic_shows_the_figure_with_the_tables_as_fallback(history: str) -> None:
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "mrsm_jupyter")
+    try:
+        shown = ip.run_line_magic("mrsm", f"show diagnostics -i {history}")
+        formats = ip.display_formatter.format(shown)[0]
+        figure = formats[PLOTLY_MIME]
+        assert len(figure["data"]) >= 8 and figure["layout"]["title"]["text"] == f"Diagnostics of {history}"
+        assert "Behind schedule" in formats["text/html"] and "src/late" in formats["text/html"]
+    finally:
+        ip.run_line_magic("unload_ext", "mrsm_jupyter")
