@@ -53,7 +53,7 @@ def dashboard_figure(runs: pd.DataFrame, title: str, now: datetime | None = None
     cells = [
         late["name"].tolist(),
         late["kind"].tolist(),
-        [t.isoformat(timespec="seconds") for t in late["last_success"]],
+        [t.strftime("%Y-%m-%d %H:%M") for t in late["last_success"]],
         [str(d.round("s")) for d in late["late_by"]],
     ]
     header = ["pipe or job", "kind", "last success", "late by"]

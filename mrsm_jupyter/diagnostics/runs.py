@@ -84,9 +84,10 @@ def bucket_for(runs: pd.DataFrame) -> str:
 
 
 def throughput(runs: pd.DataFrame, bucket: str | None = None) -> pd.DataFrame:
-    """Per time bucket of sync runs: ``runs``, ``rows``, ``rows_per_second`` (rows over time
-    spent syncing), median and 95th percentile ``latency`` (seconds per run)."""
-    syncs = runs[runs["kind"] == "sync"]
+    """Per time bucket of successful sync runs (failures have their own panel): ``runs``,
+    ``rows``, ``rows_per_second`` (rows over time spent syncing), median and 95th percentile
+    ``latency`` (seconds per run)."""
+    syncs = runs[(runs["kind"] == "sync") & runs["success"].astype(bool)]
     columns = ["started", "runs", "rows", "rows_per_second", "latency_p50", "latency_p95"]
     if syncs.empty:
         return pd.DataFrame(columns=columns)
