@@ -96,7 +96,8 @@ def test_parse_errors_say_what_to_type(line: str, message: str) -> None:
         ("show pipez", "Unknown action 'show pipez'. Did you mean 'show pipes'"),
         (
             "show",
-            "'show' needs one of: columns, connectors, data, jobs, logs, pipes, plugins, rowcounts, version",
+            "'show' needs one of: columns, connectors, data, diagnostics, jobs, logs, pipes, plugins, "
+            "rowcounts, version",
         ),
         ("register pipe", "Did you mean 'register pipes'"),
     ],

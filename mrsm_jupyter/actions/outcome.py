@@ -70,7 +70,8 @@ class ActionOutcome:
     ``pipes`` are the pipes acted on, ``results`` the engine's per-pipe results (in the same
     order, failed pipes left out), ``frames`` the data read by ``show data``. Actions on
     background jobs give the ``jobs`` acted on and, for ``show logs``, the ``logs`` read (lines
-    by job name). ``failures`` name the pipe or job that failed while the others went on.
+    by job name). ``figure`` is a plotly figure to draw. ``failures`` name the pipe or job
+    that failed while the others went on.
     """
 
     action: str
@@ -84,6 +85,8 @@ class ActionOutcome:
     logs: dict[str, list[str]] = field(default_factory=dict)
     # A widget the action made for its shell to show (``bootstrap pipes`` in ``%mrsm``).
     widget: Any = None
+    # A plotly figure (``show diagnostics``); a kernel draws it, a terminal prints the tables.
+    figure: Any = None
 
     @property
     def success(self) -> bool:

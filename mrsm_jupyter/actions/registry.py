@@ -73,6 +73,7 @@ ACTIONS: dict[str, str] = {
     "show plugins": "mrsm_jupyter.actions.plugins:show_plugins",
     "setup plugins": "mrsm_jupyter.actions.plugins:setup_plugins",
     "uninstall plugins": "mrsm_jupyter.actions.plugins:uninstall_plugins",
+    "show diagnostics": "mrsm_jupyter.actions.diagnostics:show_diagnostics",
 }
 # Any action given -d (or job options) runs as a background job through this instead.
 BACKGROUND_ACTION = "mrsm_jupyter.actions.daemon:start_action_job"

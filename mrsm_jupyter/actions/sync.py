@@ -13,6 +13,7 @@ from mrsm_jupyter.actions.grammar import ActionRequest, TimeArg
 from mrsm_jupyter.actions.outcome import ActionOutcome, sync_results_table
 from mrsm_jupyter.actions.registry import ActionContext
 from mrsm_jupyter.actions.selection import each_pipe, selected_pipes
+from mrsm_jupyter.diagnostics.recording import recorded
 from mrsm_jupyter.pipes.bounds import Bound, Window, backtrack_begin
 from mrsm_jupyter.pipes.fetch import order_by_dependencies
 from mrsm_jupyter.pipes.pipe import Pipe
@@ -49,6 +50,7 @@ def fetch_batches(pipe: Pipe, begin: TimeArg, end: TimeArg) -> Iterable[Any]:
     return _as_batches(fetch(pipe, fetch_begin, fetch_end))
 
 
+@recorded("sync")
 def sync_pipe(
     pipe: Pipe, *, begin: TimeArg = None, end: TimeArg = None, wrap: BatchWrapper | None = None
 ) -> SyncResult:

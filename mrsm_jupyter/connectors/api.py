@@ -246,6 +246,21 @@ class APIConnector(InstanceConnector):
             pipe.parameters.setdefault("dtypes", {}).update(info["dtypes"])
         return total
 
+    # Diagnostics: the server records each chunk's sync (and its failure) where it stores the
+    # rows, so ``record_run`` keeps the default (nothing to send).
+    def read_runs(self, window: Window, kinds: Sequence[str] | None, limit: int | None) -> pa.Table:
+        query: QueryParams = [
+            (k, str(encode_bound(v)))
+            for k, v in (("begin", window.begin), ("end", window.end))
+            if v is not None
+        ]
+        query += [("kinds", kind) for kind in kinds or ()]
+        if limit is not None:
+            query.append(("limit", str(limit)))
+        return ipc_to_table(
+            self._request("GET", "runs", query=query, headers={"Accept": ARROW_STREAM}).content
+        )
+
     def _chunks(self, batch: pa.Table) -> Iterator[pa.Table]:
         rows = batch.num_rows
         per_chunk = max(1, rows * self.chunk_bytes // max(batch.nbytes, 1)) if rows else 1

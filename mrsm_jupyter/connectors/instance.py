@@ -12,11 +12,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from mrsm_jupyter.errors import ConnectorError
 from mrsm_jupyter.pipes.bounds import Window, step
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from mrsm_jupyter.diagnostics.records import RunRecord
     from mrsm_jupyter.pipes.bounds import Bound
     from mrsm_jupyter.pipes.fingerprint import Fingerprinter
     from mrsm_jupyter.pipes.pipe import Pipe
@@ -152,3 +154,16 @@ class InstanceConnector(ABC):
             window = Window() if when is None else Window.of(when, step(when, tick))
             deleted += self.clear_pipe(pipe, window, {k: v for k, v in row.items() if k != dt})
         return deleted
+
+    # Diagnostics: run records (see ``mrsm_jupyter/diagnostics/``).
+    def record_run(self, run: RunRecord) -> None:
+        """Keep a record of one sync, verify or job run. Called once per run, right after it
+        ends (successful or not); instances that cannot store records keep none."""
+        return None
+
+    def read_runs(self, window: Window, kinds: Sequence[str] | None, limit: int | None) -> pa.Table:
+        """Run records that started in ``window`` (of ``kinds``), oldest first, as an Arrow
+        table with the columns of ``diagnostics.records.RUN_COLUMNS``."""
+        raise ConnectorError(
+            f"{self.keys} keeps no run records. Use a SQL instance (sql:...) for diagnostics."
+        )

@@ -14,6 +14,7 @@ import traceback
 from pathlib import Path
 from types import FrameType
 
+from mrsm_jupyter.diagnostics.recording import record_job_run
 from mrsm_jupyter.jobs.control import finish_run
 from mrsm_jupyter.jobs.executors import Executor, executor_for
 from mrsm_jupyter.jobs.logs import JobLog
@@ -79,8 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, runner.on_signal)
     result = runner.run()
     end_run(run_id, None, _LEFTOVER_GRACE_SECONDS)
-    if finish_run(root, name, run_id, result) is None:
+    ended = finish_run(root, name, run_id, result)
+    if ended is None:
         runner.log.write(f"[mrsm] run {run_id[:8]} ended ({result.message}) after a newer run took over")
+    else:
+        record_job_run(ended, result)
     return 0 if result.ok else 1
 
 

@@ -9,6 +9,7 @@ widget (``show jobs`` in a kernel) is imported when one is shown.
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from mrsm_jupyter.actions.outcome import ActionOutcome, Table
     from mrsm_jupyter.pipes.pipe import Pipe
 
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
 _STYLE = "border-collapse:collapse;font-family:var(--jp-code-font-family,monospace);font-size:0.9em"
 _CELL = "padding:2px 8px;text-align:left;border-bottom:1px solid #ddd"
 
@@ -125,6 +127,18 @@ def frontend_renders_widgets() -> bool:
     shell = ipython.get_ipython() if ipython is not None else None
     has_kernel = getattr(shell, "kernel", None) is not None
     return has_kernel and importlib.util.find_spec("ipywidgets") is not None
+
+
+def outcome_bundle(outcome: ActionOutcome) -> dict[str, Any] | None:
+    """Richer views of some outcomes: a plotly figure, or a widget; None for the rest."""
+    if outcome.figure is not None:
+        return figure_bundle(outcome.figure)
+    return outcome_widget_bundle(outcome)
+
+
+def figure_bundle(figure: Any) -> dict[str, Any]:
+    """A plotly figure as JupyterLab's plotly renderer takes it; the HTML tables stay the fallback."""
+    return {PLOTLY_MIME: json.loads(figure.to_json())}
 
 
 def outcome_widget_bundle(outcome: ActionOutcome) -> dict[str, Any] | None:

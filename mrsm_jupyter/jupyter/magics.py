@@ -226,8 +226,9 @@ def load(ip: InteractiveShell) -> None:
     html = _html_formatter(ip)
     for module, name, printer in _FORMATTED_TYPES:
         html.for_type_by_name(module, name, printer)
-    # `show jobs` and `bootstrap pipes` also carry a widget; their HTML stays the fallback.
-    _bundle_formatter(ip).for_type_by_name(*_OUTCOME_TYPE, display.outcome_widget_bundle)
+    # `show jobs` also carries the live jobs widget, `show diagnostics` a plotly figure; their
+    # HTML tables stay the fallback.
+    _bundle_formatter(ip).for_type_by_name(*_OUTCOME_TYPE, display.outcome_bundle)
     if list not in html.type_printers:  # never replace another extension's list repr
         html.for_type(list, display.pipes_html)
 
@@ -246,10 +247,8 @@ def unload(ip: InteractiveShell) -> None:
             t: p for t, p in html.type_printers.items() if (t.__module__, t.__name__) != (module, name)
         }
     bundle = _bundle_formatter(ip)
-    if bundle.deferred_printers.get(_OUTCOME_TYPE) is display.outcome_widget_bundle:
+    if bundle.deferred_printers.get(_OUTCOME_TYPE) is display.outcome_bundle:
         del bundle.deferred_printers[_OUTCOME_TYPE]
-    bundle.type_printers = {
-        t: p for t, p in bundle.type_printers.items() if p is not display.outcome_widget_bundle
-    }
+    bundle.type_printers = {t: p for t, p in bundle.type_printers.items() if p is not display.outcome_bundle}
     if html.type_printers.get(list) is display.pipes_html:
         del html.type_printers[list]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import pandas as pd
 
 from mrsm_jupyter.connectors.registry import DEFAULT_INSTANCE, definition_free_connector, get_connector
+from mrsm_jupyter.diagnostics.recording import recorded
 from mrsm_jupyter.errors import PipeError
 from mrsm_jupyter.pipes.bounds import (
     DEFAULT_BACKTRACK_MINUTES,
@@ -224,6 +225,7 @@ class Pipe:
         return self.instance_connector.get_pipe_parameters(self) is not None
 
     # Syncing.
+    @recorded("sync")
     def sync(
         self, df: Any = None, *, begin: TimeLike = None, end: TimeLike = None, progress: bool = False
     ) -> SyncResult:
@@ -294,6 +296,7 @@ class Pipe:
     def _sync_one(self, df: Any) -> SyncResult:
         batch = normalize_batch(df, self.dtypes, self.key_columns, self.columns.get("datetime"), self)
         result = self.instance_connector.sync_pipe(self, batch)
+        result.nbytes = batch.nbytes
         if self.local_cache is not None:  # new rows, and past rows changed when some were updated
             self.local_cache.invalidate(past=result.updated > 0)
         return result

@@ -21,6 +21,8 @@ class SyncResult:
     unchanged: int = 0
     duration: float = 0.0
     batches: int = 0
+    # Bytes of the normalized batches (Arrow) handed to the instance.
+    nbytes: int = 0
     columns_added: list[str] = field(default_factory=list)
     columns_widened: list[str] = field(default_factory=list)
     created_table: bool = False
@@ -61,6 +63,7 @@ class SyncResult:
         self.unchanged += other.unchanged
         self.duration += other.duration
         self.batches += other.batches
+        self.nbytes += other.nbytes
         self.created_table = self.created_table or other.created_table
         self.columns_added += [c for c in other.columns_added if c not in self.columns_added]
         self.columns_widened += [c for c in other.columns_widened if c not in self.columns_widened]

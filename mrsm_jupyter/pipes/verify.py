@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mrsm_jupyter.diagnostics.recording import recorded
 from mrsm_jupyter.errors import PipeError
 from mrsm_jupyter.pipes.bounds import DEFAULT_CHUNK_MINUTES, Bound, Window, step
 from mrsm_jupyter.pipes.fingerprint import (
@@ -137,6 +138,7 @@ class VerifyContext:
         return FingerprintSpec(columns, dt if dt in shared else None, keys)
 
 
+@recorded("verify")
 def verify_pipe(
     pipe: Pipe,
     begin: TimeLike = None,

@@ -30,6 +30,7 @@ from mrsm_jupyter.connectors.sql.fingerprint import Reader, SQLFingerprints
 from mrsm_jupyter.connectors.sql.flavors import flavor_for_uri
 from mrsm_jupyter.connectors.sql.in_database import sync_in_database
 from mrsm_jupyter.connectors.sql.registrations import PIPES_TABLE, Registry
+from mrsm_jupyter.connectors.sql.runs import RunLog
 from mrsm_jupyter.errors import ConnectorError, LockTimeoutError, PipeError, SchemaError, SyncError
 from mrsm_jupyter.pipes.bounds import Bound, Window
 from mrsm_jupyter.pipes.dtypes import STORED_AS, meerschaum_name
@@ -38,6 +39,7 @@ from mrsm_jupyter.pipes.result import SyncResult
 from mrsm_jupyter.pipes.schema import SchemaPlan, plan_schema
 
 if TYPE_CHECKING:
+    from mrsm_jupyter.diagnostics.records import RunRecord
     from mrsm_jupyter.pipes.pipe import Pipe
 
 ErrorTypes = tuple[type[BaseException], ...]
@@ -70,6 +72,7 @@ class SQLConnector(InstanceConnector):
         self.flavor = flavor_for_uri(uri)
         self.db: Database = self._open_database(uri)
         self._registry = Registry(self.db)
+        self._runs = RunLog(self.db)
         self._pipe_locks: dict[int, FileLock] = {}
         self._pipe_locks_guard = threading.Lock()
 
@@ -571,6 +574,14 @@ class SQLConnector(InstanceConnector):
             for statement in self.flavor.deduplicate(table, temp, keys, list(types)):
                 s.execute(statement)
             return before - int(s.fetchall(count)[0][0])
+
+    # Diagnostics.
+    def record_run(self, run: RunRecord) -> None:
+        """One INSERT into ``mrsm_runs`` (created on first use)."""
+        self._runs.record(run)
+
+    def read_runs(self, window: Window, kinds: Sequence[str] | None, limit: int | None) -> pa.Table:
+        return self._runs.read(window, kinds, limit)
 
     def close(self) -> None:
         self.db.close()

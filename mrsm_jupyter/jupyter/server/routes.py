@@ -31,6 +31,7 @@ from mrsm_jupyter.jupyter.server.pipes import (
     SyncHandler,
     SyncTimeHandler,
 )
+from mrsm_jupyter.jupyter.server.runs import RunsHandler
 
 NAMESPACE = "mrsm/api"
 PIPE_PATH = "pipes/{connector_keys}/{metric_key}/{location_key}"
@@ -60,6 +61,7 @@ ROUTES: list[tuple[str, type]] = [
     ("jobs/{name}/logs", JobLogsHandler),
     ("jobs/{name}/logs/ws", JobLogsSocket),
     ("jobs/{name}/{action}", JobActionHandler),
+    ("runs", RunsHandler),
 ]
 _PARAMETER = re.compile(r"\{(\w+)\}")
 

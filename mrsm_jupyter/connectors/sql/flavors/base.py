@@ -406,6 +406,24 @@ class Flavor(CanonicalValues):
             f"{self.json_param('parameters')})"
         )
 
+    def create_runs_table(self, table: str, table_name: str, columns: Mapping[str, str]) -> list[str]:
+        """The run records' table (``mrsm_runs``) and an index on its start time."""
+        cols = ", ".join(f"{self.quote(c)} {self.sql_type(d)}" for c, d in columns.items())
+        index = self.quote(f"{table_name}_started")
+        return [
+            f"CREATE TABLE IF NOT EXISTS {table} ({cols})",
+            f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({self.quote('started')})",
+        ]
+
+    # Statements run before a run record's INSERT, in its transaction: a record may be lost
+    # in a crash (it describes a run, it holds no data), so it need not wait for the disk.
+    run_record_prelude: ClassVar[tuple[str, ...]] = ()
+
+    def insert_row(self, table: str, columns: Sequence[str]) -> str:
+        """One row of bound values (a run record)."""
+        names = ", ".join(self.quote(c) for c in columns)
+        return f"INSERT INTO {table} ({names}) VALUES ({', '.join(self.param(c) for c in columns)})"
+
     def json_param(self, name: str) -> str:
         return self.param(name)
 

@@ -12,6 +12,8 @@ from mrsm_jupyter.connectors.sql.flavors.postgresql import PostgreSQLFlavor
 class CockroachDBFlavor(PostgreSQLFlavor):
     name: ClassVar[str] = "cockroachdb"
     max_identifier_length: ClassVar[int] = 128
+    # Its commits are replicated by consensus: there is no synchronous_commit to relax.
+    run_record_prelude: ClassVar[tuple[str, ...]] = ()
 
     def lock_pipe(self, key: int) -> Query | None:
         # No advisory locks: writers on one machine share a lock file; across machines

@@ -114,3 +114,9 @@ class MSSQLFlavor(Flavor):
         # T-SQL has no CREATE TABLE IF NOT EXISTS.
         create = super().create_pipes_table(table)[-1].replace("IF NOT EXISTS ", "")
         return [f"IF OBJECT_ID(N'mrsm_pipes', N'U') IS NULL {create}"]
+
+    def create_runs_table(self, table: str, table_name: str, columns: Mapping[str, str]) -> list[str]:
+        create, index = super().create_runs_table(table, table_name, columns)
+        create = create.replace("IF NOT EXISTS ", "")
+        index = index.replace("IF NOT EXISTS ", "")
+        return [f"IF OBJECT_ID(N'{table_name}', N'U') IS NULL BEGIN {create}; {index} END"]

@@ -143,6 +143,12 @@ class MySQLFlavor(Flavor):
     pipes_id_column: ClassVar[str] = "pipe_id INTEGER AUTO_INCREMENT PRIMARY KEY"
     pipes_parameters_type: ClassVar[str] = "TEXT"
 
+    def create_runs_table(self, table: str, table_name: str, columns: Mapping[str, str]) -> list[str]:
+        # MySQL has no CREATE INDEX IF NOT EXISTS (MariaDB has): the index goes in the CREATE.
+        create = super().create_runs_table(table, table_name, columns)[0]
+        index = self.quote(f"{table_name}_started")
+        return [create[:-1] + f", INDEX {index} ({self.quote('started')}))"]
+
     # Fingerprints. DATETIME holds UTC wall times; text may sit in a non-UTF-8 column.
     def fence(self, subquery: str) -> str:
         return f"{subquery} LIMIT 18446744073709551615"  # a derived table with LIMIT is not merged

@@ -21,6 +21,7 @@ LOCK_NAMESPACE = zlib.crc32(b"mrsm_jupyter") & 0x7FFFFFFF
 class PostgreSQLFlavor(Flavor):
     name: ClassVar[str] = "postgresql"
     types: ClassVar[dict[str, str]] = {**Flavor.types, "json": "JSONB"}
+    run_record_prelude: ClassVar[tuple[str, ...]] = ("SET LOCAL synchronous_commit TO OFF",)
 
     def driver_errors(self) -> tuple[type[BaseException], ...]:
         # Staging and reads use psycopg's COPY on the DB-API connection, outside SQLAlchemy.
