@@ -48,10 +48,13 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert wheel.name.startswith(f"mrsm_jupyter-{mrsm_jupyter.__version__}-")
     target = tmp_path_factory.mktemp("venv")
     run([sys.executable, "-m", "venv", "--without-pip", str(target)])
+    # pip runs for the new environment's interpreter: with `--prefix` it would also uninstall
+    # this environment's own (editable) mrsm_jupyter, taking it away from every later test.
+    python = str(target / "bin" / "python")
+    run([*pip, "--python", python, "install", "--no-deps", "--no-index", str(wheel)])
     purelib = Path(sysconfig.get_path("purelib", vars={"base": str(target), "platbase": str(target)}))
     # A plain path line: the other environment's own .pth files (its editable install) stay inactive.
     (purelib / "_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    run([*pip, "install", "--no-deps", "--no-index", "--prefix", str(target), str(wheel)])
     return target
 
 
