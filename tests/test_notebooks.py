@@ -26,10 +26,10 @@ SANITIZE = NOTEBOOKS_DIR / "nbval_sanitize.cfg"
 LEARNING_PATH = [
     "quickstart.ipynb",
     "sql-pipes.ipynb",
-    "tutorial-verify.ipynb",
-    "tutorial-jobs.ipynb",
+    "tutorial-03-verify.ipynb",
+    "tutorial-04-jobs.ipynb",
     "tutorial-plugins.ipynb",
-    "tutorial-team-instance.ipynb",
+    "tutorial-06-team-instance.ipynb",
     "howto-move-a-pipe-between-instances.ipynb",
     "howto-use-postgresql-or-mariadb.ipynb",
     "howto-read-a-meerschaum-instance.ipynb",
