@@ -224,6 +224,8 @@ def test_api_connector_tokens_are_not_listed() -> None:
     text = run("show connectors").to_text()
     assert "api:listedteam" in text and "token=***" in text and "s3cret-token-9" not in text
     assert "password=***" in text and "hunter3" not in text
+    os.environ["MRSM_SQL_LISTEDFILE"] = "duckdb:////data/x.duckdb"
+    assert "duckdb:////data/x.duckdb" in run("show connectors -c sql:listedfile").to_text()
 
 
 def test_version_and_text_rendering() -> None:
