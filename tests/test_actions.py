@@ -222,6 +222,16 @@ def test_connectors_are_listed_without_passwords() -> None:
     assert "sql:local" in text and "sql:memory" in text
 
 
+def test_api_connector_tokens_are_not_listed() -> None:
+    os.environ["MRSM_API_LISTEDTEAM"] = "http://127.0.0.1:8888/?token=s3cret-token-9"
+    os.environ["MRSM_SQL_LISTEDATTRS"] = '{"flavor": "postgresql", "host": "db", "password": "hunter3"}'
+    text = run("show connectors").to_text()
+    assert "api:listedteam" in text and "token=***" in text and "s3cret-token-9" not in text
+    assert "password=***" in text and "hunter3" not in text
+    os.environ["MRSM_SQL_LISTEDFILE"] = "duckdb:////data/x.duckdb"
+    assert "duckdb:////data/x.duckdb" in run("show connectors -c sql:listedfile").to_text()
+
+
 def test_version_and_text_rendering() -> None:
     outcome = run("show version")
     assert outcome.message == f"mrsm_jupyter {mrsm.__version__}"

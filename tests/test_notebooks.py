@@ -23,8 +23,34 @@ NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 SANITIZE = NOTEBOOKS_DIR / "nbval_sanitize.cfg"
 
 
+LEARNING_PATH = [
+    "quickstart.ipynb",
+    "sql-pipes.ipynb",
+    "tutorial-03-verify.ipynb",
+    "tutorial-04-jobs.ipynb",
+    "tutorial-plugins.ipynb",
+    "tutorial-06-team-instance.ipynb",
+    "howto-move-a-pipe-between-instances.ipynb",
+    "howto-use-postgresql-or-mariadb.ipynb",
+    "howto-read-a-meerschaum-instance.ipynb",
+    "howto-cache-a-remote-pipe.ipynb",
+    "howto-deduplicate-a-pipe.ipynb",
+    "howto-recover-after-a-crash.ipynb",
+    "faq.ipynb",
+]
+
+
 def test_the_tutorials_are_there() -> None:
-    assert {p.name for p in NOTEBOOKS} >= {"quickstart.ipynb", "sql-pipes.ipynb"}
+    present = {p.name for p in NOTEBOOKS}
+    assert present >= set(LEARNING_PATH)
+
+
+def test_the_readme_links_every_notebook_in_order() -> None:
+    readme = (NOTEBOOKS_DIR.parent / "README.md").read_text(encoding="utf-8")
+    positions = [readme.find(f"(notebooks/{name})") for name in LEARNING_PATH]
+    assert -1 not in positions, [n for n, p in zip(LEARNING_PATH, positions, strict=True) if p == -1]
+    assert positions == sorted(positions)
+    assert {p.name for p in NOTEBOOKS} <= set(LEARNING_PATH), "add the new notebook to LEARNING_PATH"
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.stem)

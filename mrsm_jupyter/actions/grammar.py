@@ -171,11 +171,21 @@ def build_parser(prog: str = "mrsm") -> argparse.ArgumentParser:
     )
     parser.add_argument("words", nargs="*", metavar="ACTION", help="e.g. `show pipes`, `sync pipes`")
     keys = parser.add_argument_group("pipe keys (prefix a key with _ to exclude it)")
-    keys.add_argument("-c", "--connector-keys", nargs="+", action="extend", default=[], metavar="KEYS")
-    keys.add_argument("-m", "--metric-keys", nargs="+", action="extend", default=[], metavar="KEYS")
-    keys.add_argument("-l", "--location-keys", nargs="+", action="extend", default=[], metavar="KEYS")
-    keys.add_argument("-t", "--tags", nargs="+", action="extend", default=[], metavar="TAGS")
-    keys.add_argument("-i", "--instance", "--mrsm-instance", dest="instance", metavar="INSTANCE")
+    keys.add_argument(
+        "-c", "--connector-keys", nargs="+", action="extend", default=[], metavar="KEYS", help="e.g. sql:src"
+    )
+    keys.add_argument(
+        "-m", "--metric-keys", nargs="+", action="extend", default=[], metavar="KEYS", help="e.g. temperature"
+    )
+    keys.add_argument(
+        "-l", "--location-keys", nargs="+", action="extend", default=[], metavar="KEYS", help="e.g. home"
+    )
+    keys.add_argument(
+        "-t", "--tags", nargs="+", action="extend", default=[], metavar="TAGS", help="the pipes' tags"
+    )
+    keys.add_argument(
+        "-i", "--instance", "--mrsm-instance", dest="instance", metavar="INSTANCE", help="e.g. sql:main"
+    )
     window = parser.add_argument_group("rows (windows are half-open: begin <= datetime < end)")
     window.add_argument("--begin", type=_time_arg, help="ISO 8601 datetime or integer")
     window.add_argument("--end", type=_time_arg, help="ISO 8601 datetime or integer (excluded)")

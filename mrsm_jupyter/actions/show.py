@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import platform
 from importlib import metadata
-from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 
@@ -13,6 +12,7 @@ from mrsm_jupyter.actions.outcome import ActionOutcome, Table
 from mrsm_jupyter.actions.registry import ActionContext
 from mrsm_jupyter.actions.selection import each_pipe, instance_keys, matching_pipes, selected_pipes
 from mrsm_jupyter.config import connector_attributes
+from mrsm_jupyter.jupyter.server.secrets import redact_attributes, redact_uri
 from mrsm_jupyter.pipes.pipe import Pipe
 
 # Built-in connectors that need no definition.
@@ -37,20 +37,12 @@ def show_pipes(request: ActionRequest, context: ActionContext) -> ActionOutcome:
     return ActionOutcome("show pipes", message, tables=[table], pipes=pipes)
 
 
-def _without_password(uri: str) -> str:
-    """Connector URIs carry passwords; a listing must never show them."""
-    parts = urlsplit(uri)
-    if not parts.password:
-        return uri
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def _describe(attributes: dict[str, object]) -> str:
+    # The REST API's redaction: passwords and secret query parameters (an api: URI's token).
     if "uri" in attributes:
-        return _without_password(str(attributes["uri"]))
-    shown = {k: ("***" if k == "password" else v) for k, v in sorted(attributes.items())}
-    return ", ".join(f"{k}={v}" for k, v in shown.items())
+        return redact_uri(str(attributes["uri"]))
+    shown = redact_attributes(attributes)
+    return ", ".join(f"{k}={v}" for k, v in sorted(shown.items()))
 
 
 def show_connectors(request: ActionRequest, context: ActionContext) -> ActionOutcome:

@@ -91,6 +91,7 @@ class Job:
 
     @property
     def root(self) -> Path:
+        """The root directory the job lives in (``$MRSM_JUPYTER_ROOT`` unless given)."""
         return (self._root if self._root is not None else root_dir()).resolve()
 
     def __repr__(self) -> str:
@@ -108,12 +109,15 @@ class Job:
         control.stop_job(self.name, self.root, grace_seconds)
 
     def pause(self) -> None:
+        """Freeze a running job (its processes wait) or hold a scheduled one; :meth:`resume` continues it."""
         control.pause_job(self.name, self.root)
 
     def resume(self) -> None:
+        """Continue a paused job."""
         control.resume_job(self.name, self.root)
 
     def restart(self, grace_seconds: float = DEFAULT_GRACE_SECONDS) -> None:
+        """Stop the job (if it runs) and start it again."""
         control.stop_job(self.name, self.root, grace_seconds)
         self.start()
 
@@ -123,6 +127,7 @@ class Job:
 
     @property
     def exists(self) -> bool:
+        """Whether the job is stored in its root."""
         return job_file(self.name, "job.json", self.root).is_file()
 
     @property
@@ -136,6 +141,7 @@ class Job:
 
     @property
     def status(self) -> JobState:
+        """``running``, ``scheduled``, ``paused``, ``restarting``, ``stopped`` or ``failed``."""
         return self.record.state
 
     @property

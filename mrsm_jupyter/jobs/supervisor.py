@@ -231,10 +231,24 @@ def _parser() -> argparse.ArgumentParser:
         "--root", type=Path, default=None, help="root directory (default: $MRSM_JUPYTER_ROOT)"
     )
     parser.add_argument("--poll-seconds", type=float, default=0.5, help="how often jobs are checked")
-    parser.add_argument("--backoff-initial", type=float, default=defaults.initial_seconds)
-    parser.add_argument("--backoff-cap", type=float, default=defaults.cap_seconds)
-    parser.add_argument("--stable-seconds", type=float, default=defaults.stable_seconds)
-    parser.add_argument("--max-quick-exits", type=int, default=defaults.max_quick_exits)
+    parser.add_argument(
+        "--backoff-initial", type=float, default=defaults.initial_seconds, help="first restart delay (s)"
+    )
+    parser.add_argument(
+        "--backoff-cap", type=float, default=defaults.cap_seconds, help="longest restart delay (s)"
+    )
+    parser.add_argument(
+        "--stable-seconds",
+        type=float,
+        default=defaults.stable_seconds,
+        help="a run this long resets the backoff",
+    )
+    parser.add_argument(
+        "--max-quick-exits",
+        type=int,
+        default=defaults.max_quick_exits,
+        help="quick exits in a row before a job is marked failed",
+    )
     parser.add_argument("--install-systemd", action="store_true", help="write a systemd user unit and exit")
     parser.add_argument(
         "--unit-path", type=Path, default=None, help="where --install-systemd writes the unit"

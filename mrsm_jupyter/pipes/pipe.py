@@ -109,10 +109,12 @@ class Pipe:
 
     @property
     def keys(self) -> tuple[str, str, str | None, str]:
+        """``(connector_keys, metric_key, location_key, instance_keys)``: what identifies the pipe."""
         return (self.connector_keys, self.metric_key, self.location_key, self.instance_keys)
 
     @property
     def instance_connector(self) -> InstanceConnector:
+        """The instance connector the pipe is stored on (built from ``instance_keys`` on first use)."""
         if self._instance is None:
             self._instance = get_connector(self.instance_keys)
         return self._instance
@@ -134,6 +136,7 @@ class Pipe:
 
     @property
     def columns(self) -> dict[str, str]:
+        """Column roles, e.g. ``{"datetime": "ts", "id": "station"}``; datetime and ids make a row's key."""
         return {str(k): str(v) for k, v in (self.parameters.get("columns") or {}).items() if v}
 
     @columns.setter
@@ -151,6 +154,7 @@ class Pipe:
 
     @property
     def tags(self) -> list[str]:
+        """The pipe's tags (``-t`` selects pipes by tag)."""
         return list(self.parameters.get("tags") or [])
 
     @tags.setter
@@ -159,6 +163,7 @@ class Pipe:
 
     @property
     def target(self) -> str:
+        """The pipe's table on its instance (``parameters['target']``, else a name made from the keys)."""
         return str(
             self.parameters.get("target")
             or default_target(self.connector_keys, self.metric_key, self.location_key)
@@ -166,10 +171,13 @@ class Pipe:
 
     @property
     def upsert(self) -> bool:
+        """``parameters['upsert']`` (Meerschaum's flag): a unique key index, and matched rows are
+        updated without comparing their values."""
         return bool(self.parameters.get("upsert", False))
 
     @property
     def static(self) -> bool:
+        """``parameters['static']``: syncs never change the table; a batch that does not fit is refused."""
         return bool(self.parameters.get("static", False))
 
     @property
@@ -182,6 +190,8 @@ class Pipe:
 
     @property
     def backtrack_minutes(self) -> int:
+        """How far before the newest stored time an incremental sync starts
+        (``fetch.backtrack_minutes``, default one day)."""
         fetch = self.parameters.get("fetch") or {}
         return int(fetch.get("backtrack_minutes", DEFAULT_BACKTRACK_MINUTES))
 
@@ -212,6 +222,7 @@ class Pipe:
         return ActionResult(str(self), "deleted")
 
     def drop(self) -> ActionResult:
+        """Drop the pipe's table, keeping its registration."""
         self.instance_connector.drop_pipe(self)
         self.clear_cache()
         return ActionResult(str(self), "dropped")
@@ -222,6 +233,7 @@ class Pipe:
 
     @property
     def is_registered(self) -> bool:
+        """Whether the pipe's registration exists on its instance."""
         return self.instance_connector.get_pipe_parameters(self) is not None
 
     # Syncing.
@@ -434,10 +446,12 @@ class Pipe:
         return df.to_dict(orient="records")  # type: ignore[return-value]
 
     def get_doc(self, **kwargs: Any) -> dict[str, Any] | None:
+        """The first row :meth:`get_docs` gives (with the same arguments), or ``None``."""
         docs = self.get_docs(limit=1, **kwargs)
         return docs[0] if docs else None
 
     def get_value(self, column: str, params: Mapping[str, Any] | None = None, order: str = "desc") -> Any:
+        """One column's value in the newest (``order='desc'``) or oldest row matching ``params``."""
         doc = self.get_doc(select_columns=[column], params=params, order=order)
         return None if doc is None else doc.get(column)
 
@@ -457,6 +471,7 @@ class Pipe:
     def get_rowcount(
         self, begin: TimeLike = None, end: TimeLike = None, params: Mapping[str, Any] | None = None
     ) -> int:
+        """Rows in ``[begin, end)`` matching ``params``."""
         return self.instance_connector.get_rowcount(self, Window.of(begin, end), params)
 
     def get_distinct(
@@ -476,6 +491,7 @@ class Pipe:
         return value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
 
     def get_columns_types(self) -> dict[str, str]:
+        """The table's columns and their dtypes (``int``, ``float``, ``str``, ``datetime``...)."""
         return self.instance_connector.get_columns_types(self)
 
     # Maintenance.
@@ -489,6 +505,7 @@ class Pipe:
         return ActionResult(str(self), "cleared", rows=rows)
 
     def deduplicate(self) -> ActionResult:
+        """Remove rows whose keys repeat, keeping one of each (the pipe needs key columns)."""
         rows = self.instance_connector.deduplicate_pipe(self)
         return ActionResult(str(self), "deduplicated", rows=rows)
 

@@ -30,6 +30,7 @@ class SyncResult:
 
     @property
     def message(self) -> str:
+        """One line: the pipe, rows inserted, updated and unchanged, and the duration."""
         text = (
             f"{self.pipe}: inserted {self.inserted:,}, updated {self.updated:,}, "
             f"unchanged {self.unchanged:,} rows in {self.duration:.3f} s."
@@ -44,6 +45,7 @@ class SyncResult:
 
     @property
     def rows(self) -> int:
+        """Rows the sync looked at: inserted + updated + unchanged."""
         return self.inserted + self.updated + self.unchanged
 
     def __iter__(self) -> Iterator[bool | str]:
@@ -98,6 +100,7 @@ class ActionResult:
 
     @property
     def message(self) -> str:
+        """One line: the pipe, what was done and how many rows it touched."""
         rows = "" if self.rows is None else f" ({self.rows:,} rows)"
         return f"{self.pipe}: {self.action}{rows}."
 

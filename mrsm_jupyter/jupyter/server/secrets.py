@@ -29,6 +29,9 @@ def redact_uri(uri: str) -> str:
     try:
         parts = urlsplit(uri)
         netloc = parts.netloc
+        query_secret = any(is_secret_name(k) for k, _ in parse_qsl(parts.query, True))
+        if not query_secret and ":" not in netloc.rpartition("@")[0]:
+            return uri  # nothing to hide; rebuilding would turn duckdb:///path into duckdb:/path
         if "@" in netloc:
             userinfo, host = netloc.rsplit("@", 1)
             user = userinfo.split(":", 1)[0]
