@@ -237,8 +237,10 @@ def watch_sidebar(page: Page, frames: Frames, bar: tqdm) -> None:  # type: ignor
     page.locator('.jp-SideBar [data-id="mrsm-jupyter-sidebar"]').click()
     panel = page.locator("#mrsm-jupyter-sidebar")
     state = panel.locator(f'.jp-MrsmPanel-job[data-job="{JOB}"] .jp-MrsmPanel-jobState')
-    facts = panel.locator(".jp-MrsmPanel-pipe", has_text="temperature").locator(".jp-MrsmPanel-facts")
-    panel.get_by_role("button", name="Refresh").click()  # it loaded with the page, before the job
+    leaf = panel.locator('.jp-MrsmPanel-pipe[data-keys="demo / temperature / greenhouse"]')
+    facts = leaf.locator(".jp-MrsmPanel-facts")
+    refresh = panel.locator(".jp-MrsmPanel-refresh")
+    refresh.click()  # it loaded with the page, before the job
     expect(state).to_have_text("running", timeout=60_000)
     expect(facts).to_contain_text("48 rows")
     expect(panel.get_by_text("Loading…")).to_be_hidden()
@@ -247,7 +249,7 @@ def watch_sidebar(page: Page, frames: Frames, bar: tqdm) -> None:  # type: ignor
     # until the sidebar counts them.
     for _ in range(20):
         page.wait_for_timeout(3_000)
-        panel.get_by_role("button", name="Refresh").click()
+        refresh.click()
         expect(facts).to_contain_text("rows")
         if rows_shown(facts) > 48:
             break

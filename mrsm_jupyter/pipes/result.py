@@ -22,7 +22,7 @@ class SyncResult:
     duration: float = 0.0
     batches: int = 0
     # Bytes of the normalized batches (Arrow) handed to the instance.
-    nbytes: int = 0
+    nbytes: int = field(default=0, repr=False)
     columns_added: list[str] = field(default_factory=list)
     columns_widened: list[str] = field(default_factory=list)
     created_table: bool = False
