@@ -17,8 +17,9 @@ from mrsm_jupyter.errors import ConfigError
 
 ROOT_ENV = "MRSM_JUPYTER_ROOT"
 _ENV_PREFIX = "MRSM_"
-# Meerschaum variables that are settings, not connectors.
-_NOT_CONNECTOR_TYPES = {"ROOT", "JUPYTER", "CONFIG", "PATCH", "NOASK", "NOSPIN", "DEBUG"}
+# Meerschaum variables that are settings, not connectors; MRSM_TEST_* are this project's test
+# suite's own settings (MRSM_TEST_RUN, MRSM_TEST_POSTGRESQL, ...).
+_NOT_CONNECTOR_TYPES = {"ROOT", "JUPYTER", "CONFIG", "PATCH", "NOASK", "NOSPIN", "DEBUG", "TEST"}
 
 
 def root_dir() -> Path:

@@ -30,13 +30,14 @@ def test_connectors_come_from_environment_and_config_file(root_dir: Path) -> Non
         "MRSM_SQL_WAREHOUSE": "postgresql://u:secret@h/db",
         "MRSM_SQL_JSONED": '{"flavor": "duckdb", "database": "/tmp/j.duckdb"}',
         "MRSM_ROOT_DIR": "/ignored",
+        "MRSM_TEST_RUN": "x_",
         "PATH": "/bin",
     }
     found = connector_attributes(env)
     assert found["sql:warehouse"] == {"uri": "postgresql://u:secret@h/db"}
     assert found["sql:jsoned"]["flavor"] == "duckdb"
     assert found["sql:filed"] == {"uri": "sqlite:///x.db"}
-    assert not any(k.startswith("root") for k in found)
+    assert not any(k.startswith(("root", "test")) for k in found)
     (root_dir / "config.json").write_text("{not json")
     with pytest.raises(ConfigError, match=r"config\.json is not valid JSON"):
         connector_attributes(env)
