@@ -266,12 +266,15 @@ class SQLConnector(InstanceConnector):
         types = plan.columns_types
         keys = [k for k in pipe.key_columns if k in types]
         result.columns_added, result.columns_widened = list(plan.add), list(plan.widen)
-        self._remember_dtypes(s, pipe, pipe_id, {**current, **types})
+        # The dtypes are recorded after the DDL: where DDL commits on its own (MySQL), a crash
+        # must leave the registration behind the table, never ahead of it.
         if not current:
             self._create_table(s, pipe, plan.batch, types, keys)
+            self._remember_dtypes(s, pipe, pipe_id, types)
             result.created_table, result.inserted = True, plan.batch.num_rows
             return
         self._alter_table(s, pipe, plan, current)
+        self._remember_dtypes(s, pipe, pipe_id, {**current, **types})
         if plan.batch.num_rows:
             self._ensure_partitions(s, pipe, plan.batch)
             self._merge_rows(s, pipe, plan, keys, result)

@@ -34,6 +34,8 @@ class Flavor(CanonicalValues):
     returns_typed_arrow: ClassVar[bool] = False
     # Whether the key columns get an index when the table is created.
     indexes_keys: ClassVar[bool] = True
+    # Whether CREATE and ALTER run inside the transaction (MySQL commits before and after them).
+    transactional_ddl: ClassVar[bool] = True
     types: ClassVar[Mapping[str, str]] = {
         "int": "BIGINT",
         "float": "DOUBLE PRECISION",
