@@ -113,7 +113,8 @@ def _run(command: dict[str, Any]) -> None:
         _arm(command["crash"], int(command["crash_batch"]))
     _emit({"pid": os.getpid(), "event": "started"})
     if "rows" in command:
-        pipe.sync(pd.DataFrame(command["rows"]))
+        frame = pd.DataFrame(command["rows"])
+        pipe.sync(frame.assign(dt=pd.to_datetime(frame["dt"], utc=True)))
         _emit({"pid": os.getpid(), "event": "committed", "batch": 0})
         return
     for b in range(next_batch(pipe.get_sync_time()), int(command["stop"])):
