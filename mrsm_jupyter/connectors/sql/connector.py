@@ -246,6 +246,14 @@ class SQLConnector(InstanceConnector):
     def _locked(self, pipe: Pipe) -> Iterator[Session]:
         """A transaction holding the pipe's lock: a database lock where the flavor has one,
         else a lock file (threads, processes and kernels on this machine)."""
+        if self.db.read_only:
+            raise PipeError(
+                pipe,
+                f"cannot be changed: its instance {self.db.description} is read-only "
+                "(the file or its directory cannot be written).",
+                "Make it writable and open it again (a new kernel, or clear_connector_cache()), "
+                "or use another instance.",
+            )
         self._registry.ensure()
         key = self._lock_key(pipe)
         lock = self.flavor.lock_pipe(key)
