@@ -70,6 +70,15 @@ def _same(a: Any, b: Any) -> bool:
         return (a.tz_localize(UTC) if a.tzinfo is None else a) == (
             b.tz_localize(UTC) if b.tzinfo is None else b
         )
+    if isinstance(b, str) and isinstance(a, bool | int | float) and not isinstance(a, str):
+        # A column widened to text (int -> float -> numeric -> str) keeps earlier values as
+        # the database's text of them: 'false' or '0' for False, '0' or '0.0' for 0.0.
+        if isinstance(a, bool):
+            return b.lower() in (("true", "1") if a else ("false", "0"))
+        try:
+            return float(b) == float(a)
+        except ValueError:
+            return False
     if isinstance(a, bool) or isinstance(b, bool):
         return bool(a) == bool(b) and str(b).lower() in ("true", "false", "1", "0", "1.0", "0.0")
     if isinstance(a, int | float) and isinstance(b, int | float):
