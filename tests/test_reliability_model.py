@@ -135,6 +135,8 @@ class PipeModel(RuleBasedStateMachine):
         self.pipe = self._open()
         found, after = table_state(self.pipe), apply(self.oracle, rows)
         assert found in (self.oracle, after), "a killed sync left part of its batch"
+        if found == after and found != self.oracle:  # it committed: it is the last batch synced
+            self.last = rows
         self.oracle = found
 
     @invariant()
