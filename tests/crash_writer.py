@@ -189,7 +189,10 @@ class WriterServer:
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
-            self.events.put(json.loads(line))
+            try:
+                self.events.put(json.loads(line))
+            except ValueError:  # a library printed to stdout: keep it, keep reading
+                self.events.put({"event": "noise", "line": line})
 
     def _next(self, match: Callable[[dict[str, Any]], bool], timeout: float = 120) -> dict[str, Any]:
         while True:
@@ -208,7 +211,10 @@ class WriterServer:
         """Fork a writer (``run`` or ``sync``) and wait until it has started."""
         self._send(command)
         pid = int(self._next(lambda e: e["event"] == "forked")["pid"])
-        self._next(lambda e: e.get("pid") == pid and e["event"] in ("started", "error"))
+        try:
+            self._next(lambda e: e.get("pid") == pid and e["event"] in ("started", "error"), timeout=60)
+        except Exception as exc:
+            raise AssertionError(f"writer {pid} never started: {self.finish(pid, kill=True)}") from exc
         return pid
 
     def finish(self, pid: int, kill: bool) -> list[dict[str, Any]]:
