@@ -211,6 +211,8 @@ class WriterServer:
         """Fork a writer (``run`` or ``sync``) and wait until it has started."""
         self._send(command)
         pid = int(self._next(lambda e: e["event"] == "forked")["pid"])
+        if any(e["event"] in ("started", "error") for e in self.seen.get(pid, [])):
+            return pid  # the writer spoke before the server said it forked it
         try:
             self._next(lambda e: e.get("pid") == pid and e["event"] in ("started", "error"), timeout=60)
         except Exception as exc:
