@@ -19,6 +19,10 @@ class InvalidKeysError(MrsmError, ValueError):
     """Pipe keys, connector keys or identifiers that cannot be used."""
 
 
+class InvalidBoundError(MrsmError, ValueError):
+    """A ``begin`` or ``end`` that is neither a datetime, a date, an ISO 8601 string nor an int."""
+
+
 class PipeError(MrsmError):
     """An operation on a pipe failed. The message starts with the pipe's name."""
 

@@ -1,12 +1,17 @@
-"""One pipe synced from two threads and from two processes at once: no lost commits, no
+"""R3: one pipe synced from two threads, two processes and two kernels at once: no lost commits, no
 duplicate keys, no raw engine error reaching the user."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -95,3 +100,55 @@ def test_two_processes_sync_one_pipe(flavor: str, instance_uris: dict[str, str],
         p.join(timeout=30)
     assert all(isinstance(a, int) for a in answers), answers
     check_table(instance, metric, sum(answers))  # type: ignore[arg-type]
+
+
+KERNEL_CODE = """
+import sys
+sys.path.insert(0, {tests!r})
+from test_concurrency import sync_rounds
+print("inserted", sync_rounds({instance!r}, {metric!r}, {worker}))
+"""
+
+
+def _kernel_answer(client: Any, msg_id: str) -> str:
+    """The stream output of one execution; its error (name: value) if it raised."""
+    out = []
+    while True:
+        msg = client.get_iopub_msg(timeout=180)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream":
+            out.append(content["text"])
+        elif kind == "error":
+            out.append(f"{content['ename']}: {content['evalue']}")
+        elif kind == "status" and content["execution_state"] == "idle":
+            return "".join(out)
+
+
+@pytest.fixture
+def kernels() -> Iterator[list[Any]]:
+    """Two real IPython kernels (ipykernel, started by jupyter_client) with this checkout."""
+    from jupyter_client.manager import start_new_kernel  # noqa: PLC0415 (jupyter is an extra)
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    started = [start_new_kernel(kernel_name="python3", env=env) for _ in range(2)]
+    yield [client for _, client in started]
+    for manager, client in started:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def test_two_kernels_sync_one_pipe(kernels: list[Any], instance_uris: dict[str, str]) -> None:
+    tests = str(Path(__file__).parent)
+    for flavor in ("duckdb", "sqlite", "postgresql", "mariadb"):
+        label, metric = f"kernel{flavor}", f"m{uuid.uuid4().hex[:10]}"
+        define = f"import os; os.environ['MRSM_SQL_{label.upper()}'] = {instance_uris[flavor]!r}"
+        os.environ[f"MRSM_SQL_{label.upper()}"] = instance_uris[flavor]
+        ids = []
+        for worker, client in enumerate(kernels):
+            code = KERNEL_CODE.format(tests=tests, instance=f"sql:{label}", metric=metric, worker=worker)
+            ids.append(client.execute(define + "\n" + code))
+        answers = [_kernel_answer(client, msg_id) for client, msg_id in zip(kernels, ids, strict=True)]
+        assert all(a.startswith("inserted ") for a in answers), (flavor, answers)
+        check_table(f"sql:{label}", metric, sum(int(a.split()[1]) for a in answers))

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
+from sql_capture import capture
 from tornado.httpclient import HTTPResponse
 from tornado.routing import PathMatches, Rule
 from traitlets.config import Config
@@ -201,6 +202,19 @@ async def test_hostile_requests_change_no_catalog(
     rows = json.dumps([{"dt": "2024-01-01T00:00:00+00:00", "id": 1, "v": 1.0}])
     assert (await call(fetch, "POST", f"mrsm/api/pipes/safe/m/None/data{instance}", body=rows)).code == 200
     before = catalog("sql:hostile")
+    with capture(monkeypatch) as log:
+        await _send_hostile_requests(fetch, instance)
+    # The statement hook (R5): no hostile value reached SQL text outside a quoted identifier.
+    assert log.bound("DROP TABLE mrsm_pipes") > 0
+    assert log.leaks("DROP TABLE mrsm_pipes") == [] and log.leaks("DELETE FROM mrsm_pipes") == []
+    assert catalog("sql:hostile") == before
+    hostile = {"connector_keys": HOSTILE, "metric_key": HOSTILE, "location_key": HOSTILE}
+    assert (await call(fetch, "POST", f"mrsm/api/pipes{instance}", body=json.dumps(hostile))).code == 201
+    columns, pipes = catalog("sql:hostile")
+    assert columns == before[0] and pipes[:-1] == before[1] and pipes[-1][1:4] == (HOSTILE, HOSTILE, HOSTILE)
+
+
+async def _send_hostile_requests(fetch: Fetch, instance: str) -> None:
     for key in HOSTILE_KEYS:
         for path in ("pipes/safe/m/None", "pipes/" + "/".join(quote(k, safe="") for k in (key, key, key))):
             for method, url, payload in hostile_requests(path):
@@ -215,11 +229,6 @@ async def test_hostile_requests_change_no_catalog(
             body = None if method == "DELETE" else json.dumps({"parameters": {"target": HOSTILE}})
             answer = await call(fetch, method, url, body=body)
             assert answer.code < 500, (method, url, answer.code)
-    assert catalog("sql:hostile") == before
-    hostile = {"connector_keys": HOSTILE, "metric_key": HOSTILE, "location_key": HOSTILE}
-    assert (await call(fetch, "POST", f"mrsm/api/pipes{instance}", body=json.dumps(hostile))).code == 201
-    columns, pipes = catalog("sql:hostile")
-    assert columns == before[0] and pipes[:-1] == before[1] and pipes[-1][1:4] == (HOSTILE, HOSTILE, HOSTILE)
 
 
 def test_errors_are_scrubbed_of_every_configured_secret(monkeypatch: pytest.MonkeyPatch) -> None:

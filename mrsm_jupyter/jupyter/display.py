@@ -53,12 +53,19 @@ def _live_facts(pipe: Pipe) -> list[tuple[str, str]]:
         return [("instance", f"unavailable: {exc}")]
 
 
-def _columns_rows(pipe: Pipe) -> list[tuple[str, str, str]]:
-    roles = {column: role for role, column in pipe.columns.items()}
+def _registered_facts(pipe: Pipe) -> list[tuple[str, str]]:
     try:
+        return [("table", pipe.target), ("tags", ", ".join(pipe.tags)), *_live_facts(pipe)]
+    except MrsmError as exc:
+        return [("instance", f"unavailable: {exc}")]
+
+
+def _columns_rows(pipe: Pipe) -> list[tuple[str, str, str]]:
+    try:
+        roles = {column: role for role, column in pipe.columns.items()}
         types = pipe.get_columns_types()
     except MrsmError:
-        types = {}
+        roles, types = {}, {}
     names = list(types) or list(roles)
     return [(name, types.get(name, ""), roles.get(name, "")) for name in names]
 
@@ -70,9 +77,7 @@ def pipe_html(pipe: Pipe) -> str:
         ("metric", pipe.metric_key),
         ("location", pipe.location_key or ""),
         ("instance", pipe.instance_keys),
-        ("table", pipe.target),
-        ("tags", ", ".join(pipe.tags)),
-        *_live_facts(pipe),
+        *_registered_facts(pipe),
     ]
     summary = html_table("", ("", ""), facts).replace("<tr><th", "<tr hidden><th", 1)
     columns = html_table("columns", ("column", "type", "role"), _columns_rows(pipe))

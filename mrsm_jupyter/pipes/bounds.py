@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeAlias
 
+from mrsm_jupyter.errors import InvalidBoundError
+
 Bound: TypeAlias = datetime | int | None
 DEFAULT_BACKTRACK_MINUTES = 1440
 DEFAULT_CHUNK_MINUTES = 43200
@@ -17,7 +19,14 @@ def to_utc(value: datetime | date | str | int | None) -> Bound:
     if value is None or isinstance(value, int):
         return value
     if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+        text = value
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidBoundError(
+                f"{text[:80]!r} is not a datetime bound. Pass an ISO 8601 string such as "
+                "'2024-01-01T00:00:00+00:00', a datetime, a date or an integer."
+            ) from None
     if not isinstance(value, datetime):  # a date: its midnight
         value = datetime(value.year, value.month, value.day)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import threading
 import time
@@ -183,6 +184,27 @@ class SQLConnector(InstanceConnector):
                 "Give the pipe another target=...",
             )
 
+    def _check_new_columns(self, pipe: Pipe, current: Mapping[str, str], new: Sequence[str]) -> None:
+        """Refuse column names the database would truncate, or fold onto another column."""
+        limit, fold = self.flavor.max_identifier_length, self.flavor.folds_identifier_case
+        seen = {c.lower() if fold else c: c for c in current}
+        for name in new:
+            if len(name.encode()) > limit:
+                raise SchemaError(
+                    pipe,
+                    f"its column name {name[:80]!r} is longer than {self.flavor.name}'s {limit} bytes "
+                    "and would be truncated.",
+                    "Rename the column.",
+                )
+            other = seen.setdefault(name.lower() if fold else name, name)
+            if other != name:
+                raise SchemaError(
+                    pipe,
+                    f"its columns {other!r} and {name!r} would be one column "
+                    f"({self.flavor.name} ignores case in names).",
+                    "Rename one of them.",
+                )
+
     def _create_table(
         self, s: Session, pipe: Pipe, batch: pa.Table, columns: Mapping[str, str], keys: Sequence[str]
     ) -> None:
@@ -228,6 +250,14 @@ class SQLConnector(InstanceConnector):
     def _locked(self, pipe: Pipe) -> Iterator[Session]:
         """A transaction holding the pipe's lock: a database lock where the flavor has one,
         else a lock file (threads, processes and kernels on this machine)."""
+        if self.db.read_only:
+            raise PipeError(
+                pipe,
+                f"cannot be changed: its instance {self.db.description} is read-only "
+                "(the file or its directory cannot be written).",
+                "Make it writable and open it again (a new kernel, or clear_connector_cache()), "
+                "or use another instance.",
+            )
         self._registry.ensure()
         key = self._lock_key(pipe)
         lock = self.flavor.lock_pipe(key)
@@ -252,10 +282,17 @@ class SQLConnector(InstanceConnector):
     def sync_pipe(self, pipe: Pipe, batch: pa.Table) -> SyncResult:
         started = time.perf_counter()
         result = SyncResult(str(pipe), batches=1)
+        recorded = copy.deepcopy(pipe.parameters.get("dtypes"))
         try:
             with self._locked(pipe) as s:
                 self._merge(s, pipe, self._pipe_id(s, pipe), batch, result)
-        except self._database_errors as exc:
+        except Exception as exc:
+            # Rolled back: so are the dtypes this sync recorded on the pipe object.
+            pipe.parameters.pop("dtypes", None)
+            if recorded is not None:
+                pipe.parameters["dtypes"] = recorded
+            if not isinstance(exc, self._database_errors):
+                raise
             raise SyncError(
                 pipe,
                 f"the database refused the batch ({type(exc).__name__}: {exc}).",
@@ -270,12 +307,16 @@ class SQLConnector(InstanceConnector):
         types = plan.columns_types
         keys = [k for k in pipe.key_columns if k in types]
         result.columns_added, result.columns_widened = list(plan.add), list(plan.widen)
-        self._remember_dtypes(s, pipe, pipe_id, {**current, **types})
+        self._check_new_columns(pipe, current, list(plan.add))
+        # The dtypes are recorded after the DDL: where DDL commits on its own (MySQL), a crash
+        # must leave the registration behind the table, never ahead of it.
         if not current:
             self._create_table(s, pipe, plan.batch, types, keys)
+            self._remember_dtypes(s, pipe, pipe_id, types)
             result.created_table, result.inserted = True, plan.batch.num_rows
             return
         self._alter_table(s, pipe, plan, current)
+        self._remember_dtypes(s, pipe, pipe_id, {**current, **types})
         if plan.batch.num_rows:
             self._ensure_partitions(s, pipe, plan.batch)
             self._merge_rows(s, pipe, plan, keys, result)

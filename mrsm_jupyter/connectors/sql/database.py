@@ -55,6 +55,8 @@ class Session(Protocol):
 class Database(Protocol):
     flavor: Flavor
     description: str
+    # True when the file (or its directory) cannot be written: opened for reading only.
+    read_only: bool
 
     def transaction(self, lock: Query | None = None, unlock: Query | None = None) -> Any: ...
 
@@ -117,10 +119,13 @@ class DuckDBDatabase:
         self._last_used = 0.0
         if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = bool(path) and not _writable(Path(str(path)))
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         if self.path is None:
             return duckdb.connect()
+        if self.read_only:  # no lock file can be made; DuckDB lets readers share the file
+            return duckdb.connect(self.path, read_only=True)
         assert self._file_lock is not None
         try:
             self._file_lock.acquire(timeout=LOCK_TIMEOUT_SECONDS)
@@ -152,7 +157,8 @@ class DuckDBDatabase:
             self._con.close()
             self._con = None
             assert self._file_lock is not None
-            self._file_lock.release()
+            if self._file_lock.is_locked:
+                self._file_lock.release()
 
     def _start_timer(self, seconds: float) -> None:
         self._timer = threading.Timer(seconds, self._close_if_idle)
@@ -248,15 +254,33 @@ class SQLAlchemySession:
 class SQLAlchemyDatabase:
     def __init__(self, flavor: Flavor, uri: str) -> None:
         self.flavor = flavor
-        driver = sa.make_url(uri).get_driver_name()
-        self.engine = sa.create_engine(uri, pool_pre_ping=True, connect_args=flavor.connect_args(driver))
-        self.description = self.engine.url.render_as_string(hide_password=True)
-        if flavor.name == "sqlite":
+        url = sa.make_url(uri)
+        self.read_only = flavor.name == "sqlite" and _sqlite_read_only(url.database)
+        if self.read_only:  # WAL needs a writable -shm file; the file cannot change: immutable
+            url = url.set(
+                database=f"file:{url.database}", query={"mode": "ro", "immutable": "1", "uri": "true"}
+            )
+        connect_args = flavor.connect_args(url.get_driver_name())
+        self.engine = sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+        self.description = sa.make_url(uri).render_as_string(hide_password=True)
+        if flavor.name == "sqlite" and not self.read_only:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
 
     @contextmanager
+    def _connect(self) -> Iterator[sa.Connection]:
+        try:
+            conn = self.engine.connect()
+        except sa.exc.DBAPIError as exc:  # the driver's message names no password
+            raise ConnectorError(
+                f"{self.description}: cannot connect ({type(exc.orig).__name__}: {exc.orig}). "
+                "Check that the server is running and the connector's URI."
+            ) from exc
+        with conn:
+            yield conn
+
+    @contextmanager
     def session(self) -> Iterator[SQLAlchemySession]:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             yield SQLAlchemySession(conn, self.flavor)
 
     @contextmanager
@@ -264,7 +288,7 @@ class SQLAlchemyDatabase:
         self, lock: Query | None = None, unlock: Query | None = None
     ) -> Iterator[SQLAlchemySession]:
         """One transaction; ``lock`` runs first, ``unlock`` after COMMIT or ROLLBACK."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             session = SQLAlchemySession(conn, self.flavor)
             try:
                 if lock is not None:
@@ -282,6 +306,20 @@ class SQLAlchemyDatabase:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _writable(path: Path) -> bool:
+    """Whether a database file (or, before it exists, its directory) can be written."""
+    return os.access(path if path.exists() else path.parent, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _sqlite_read_only(database: str | None) -> bool:
+    return (
+        bool(database)
+        and database != ":memory:"
+        and Path(str(database)).exists()
+        and not _writable(Path(str(database)))
+    )
 
 
 def _check_lock(answer: Any) -> None:

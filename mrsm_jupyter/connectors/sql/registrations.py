@@ -35,7 +35,7 @@ class Registry:
         if self._ready:
             return self
         with self._ready_lock:
-            if not self._ready:
+            if not self._ready and not self.db.read_only:  # a read-only file has what it has
                 with self.db.transaction() as s:
                     for statement in self.flavor.create_pipes_table(self.table):
                         s.execute(statement)

@@ -4,6 +4,7 @@ and logs (the newest lines, or followed live over a websocket)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from typing import Any
 
@@ -13,16 +14,18 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
+from mrsm_jupyter.errors import MrsmError
 from mrsm_jupyter.jobs.api import Job, get_jobs
 from mrsm_jupyter.jobs.errors import JobNotFoundError
 from mrsm_jupyter.jobs.model import JobRecord
-from mrsm_jupyter.jupyter.server.base import AUTH_RESOURCE, MrsmHandler, authorized_to
+from mrsm_jupyter.jupyter.server.base import AUTH_RESOURCE, MrsmHandler, authorized_to, error_info, status_of
 from mrsm_jupyter.jupyter.server.openapi import Operation, Query, operation
 from mrsm_jupyter.jupyter.server.payloads import JobCreateRequest, JobInfo, JobLogs, JobResultInfo
 from mrsm_jupyter.jupyter.server.wire import WireFormatError
 
 ACTIONS = ("start", "stop", "pause", "resume", "restart")
 LINES = Query("lines", "How many of the newest lines (default 100).", int)
+NO_SUCH_JOB = {"404": "no such job"}
 
 
 def job_info(record: JobRecord) -> JobInfo:
@@ -105,13 +108,13 @@ class JobsHandler(MrsmHandler):
 class JobHandler(MrsmHandler):
     @web.authenticated
     @authorized
-    @operation(Operation("One job.", response=JobInfo, extra_responses={"404": "no such job"}))
+    @operation(Operation("One job.", response=JobInfo, extra_responses=NO_SUCH_JOB))
     async def get(self, name: str) -> None:
         self.send_json(await self.call(lambda: job_info(Job(name).record)))
 
     @web.authenticated
     @authorized_to("execute")
-    @operation(Operation("Stop the job and remove it and its logs.", status=204))
+    @operation(Operation("Stop the job and remove it and its logs.", status=204, extra_responses=NO_SUCH_JOB))
     async def delete(self, name: str) -> None:
         await self.call(Job(name).delete)
         self.set_status(204)
@@ -121,7 +124,13 @@ class JobHandler(MrsmHandler):
 class JobActionHandler(MrsmHandler):
     @web.authenticated
     @authorized_to("execute")
-    @operation(Operation(f"Act on a job; action is one of {', '.join(ACTIONS)}.", response=JobInfo))
+    @operation(
+        Operation(
+            f"Act on a job; action is one of {', '.join(ACTIONS)}.",
+            response=JobInfo,
+            extra_responses=NO_SUCH_JOB,
+        )
+    )
     async def post(self, name: str, action: str) -> None:
         self.send_json(await self.call(lambda: _act(name, action)))
 
@@ -129,7 +138,14 @@ class JobActionHandler(MrsmHandler):
 class JobLogsHandler(MrsmHandler):
     @web.authenticated
     @authorized
-    @operation(Operation("The newest lines of the job's log.", response=JobLogs, query=(LINES,)))
+    @operation(
+        Operation(
+            "The newest lines of the job's log.",
+            response=JobLogs,
+            query=(LINES,),
+            extra_responses=NO_SUCH_JOB,
+        )
+    )
     async def get(self, name: str) -> None:
         lines = self.query_int("lines", 100, 0, 100_000) or 0
         tail = await self.call(lambda: Job(name).logs.tail(lines))
@@ -146,10 +162,21 @@ class JobLogsSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
 
     @ws_authenticated
     @authorized
-    @operation(Operation("Websocket: the job's log lines, followed live.", query=(LINES,)))
+    @operation(
+        Operation(
+            "Websocket: the job's log lines, followed live.", query=(LINES,), extra_responses=NO_SUCH_JOB
+        )
+    )
     async def get(self, name: str) -> None:
         self._closed = threading.Event()
-        self._job_log = await asyncio.get_running_loop().run_in_executor(None, lambda: Job(name).logs)
+        try:
+            self._job_log = await asyncio.get_running_loop().run_in_executor(None, lambda: Job(name).logs)
+        except MrsmError as exc:  # before the upgrade: the JSON error the other routes give
+            status = status_of(exc)
+            self.set_status(status)
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps(error_info(exc, status)))
+            return
         await super().get(name)
 
     def open(self, name: str) -> None:

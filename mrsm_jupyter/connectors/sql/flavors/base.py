@@ -36,6 +36,8 @@ class Flavor(CanonicalValues):
     indexes_keys: ClassVar[bool] = True
     # Whether the database is a file on this machine (no server): a local cache gains nothing.
     embedded: ClassVar[bool] = False
+    # Whether CREATE and ALTER run inside the transaction (MySQL commits before and after them).
+    transactional_ddl: ClassVar[bool] = True
     types: ClassVar[Mapping[str, str]] = {
         "int": "BIGINT",
         "float": "DOUBLE PRECISION",

@@ -44,6 +44,7 @@ class MySQLFlavor(Flavor):
     name: ClassVar[str] = "mysql"
     max_identifier_length: ClassVar[int] = 64
     folds_identifier_case: ClassVar[bool] = True
+    transactional_ddl: ClassVar[bool] = False
     types: ClassVar[dict[str, str]] = {
         "int": "BIGINT",
         "float": "DOUBLE",
