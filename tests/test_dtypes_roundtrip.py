@@ -105,6 +105,17 @@ def test_strings_into_a_float_column_widen_it_to_text(instance: str, metric: str
     assert pipe.get_data()["v"].tolist() == ["1.5", "n/a"]
 
 
+def test_floats_keep_every_digit_when_their_column_widens_to_text(instance: str, metric: str) -> None:
+    """17 significant digits where 15 would round (SQLite's own REAL-to-TEXT keeps 15)."""
+    exact = [1000000000000001.0, 0.1 + 0.2, 1.5]
+    pipe = pipe_for(instance, metric)
+    pipe.sync(pd.DataFrame({"dt": [T0 + timedelta(i) for i in range(3)], "id": [1, 1, 1], "v": exact}))
+    pipe.sync(pd.DataFrame({"dt": [T0 + timedelta(3)], "id": [1], "v": ["n/a"]}))
+    texts = pipe.get_data()["v"].tolist()
+    assert [float(t) for t in texts[:3]] == exact, texts
+    assert texts[2:] == ["1.5", "n/a"]
+
+
 def test_unknown_declared_dtype_names_the_choices() -> None:
     with pytest.raises(InvalidKeysError, match="Unknown dtype 'bogus'; use one of int, float"):
         _ = mrsm.Pipe("test", "x", instance="sql:memory", dtypes={"v": "bogus"}).dtypes

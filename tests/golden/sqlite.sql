@@ -11,7 +11,7 @@ CREATE UNIQUE INDEX "IX_demo_temperature_unique" ON "demo_temperature" ("dt", "s
 ALTER TABLE "demo_temperature" ADD COLUMN "extra" JSON_TEXT;
 
 -- widen_column
-CREATE TABLE "demo_temperature__mrsm_widen" ("dt" DATETIME, "station id" TEXT, "value" TEXT, "odd""name" INTEGER); INSERT INTO "demo_temperature__mrsm_widen" ("dt", "station id", "value", "odd""name") SELECT "dt", "station id", "value", "odd""name" FROM "demo_temperature"; DROP TABLE "demo_temperature"; ALTER TABLE "demo_temperature__mrsm_widen" RENAME TO "demo_temperature"; CREATE INDEX "IX_demo_temperature_keys" ON "demo_temperature" ("dt", "station id");
+CREATE TABLE "demo_temperature__mrsm_widen" ("dt" DATETIME, "station id" TEXT, "value" TEXT, "odd""name" INTEGER); INSERT INTO "demo_temperature__mrsm_widen" ("dt", "station id", "value", "odd""name") SELECT "dt", "station id", CASE WHEN typeof("value") = 'real' THEN CASE WHEN CAST(printf('%!.15g', "value") AS REAL) = "value" THEN printf('%!.15g', "value") ELSE printf('%!.17g', "value") END ELSE "value" END, "odd""name" FROM "demo_temperature"; DROP TABLE "demo_temperature"; ALTER TABLE "demo_temperature__mrsm_widen" RENAME TO "demo_temperature"; CREATE INDEX "IX_demo_temperature_keys" ON "demo_temperature" ("dt", "station id");
 
 -- create_stage
 CREATE TEMPORARY TABLE "mrsm_stage_1" ("dt" DATETIME, "station id" TEXT, "value" REAL, "odd""name" INTEGER);

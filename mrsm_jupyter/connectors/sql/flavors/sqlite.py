@@ -98,15 +98,27 @@ class SQLiteFlavor(Flavor):
         new_columns = {**columns, column: dtype}
         temp = self.quote(f"{table_name}__mrsm_widen")
         cols = ", ".join(self.quote(c) for c in new_columns)
+        values = ", ".join(
+            self._real_as_exact_text(self.quote(c)) if c == column and dtype == "str" else self.quote(c)
+            for c in new_columns
+        )
         statements = self.create_table(temp, new_columns, keys)
         statements += [
-            f"INSERT INTO {temp} ({cols}) SELECT {cols} FROM {table}",
+            f"INSERT INTO {temp} ({cols}) SELECT {values} FROM {table}",
             f"DROP TABLE {table}",
             f"ALTER TABLE {temp} RENAME TO {table}",
         ]
         if keys and self.indexes_keys:
             statements.append(self.create_key_index(table, table_name, keys, unique=False))
         return statements
+
+    @staticmethod
+    def _real_as_exact_text(col: str) -> str:
+        """A REAL as text that reads back as the same float: SQLite's own conversion keeps 15
+        significant digits (1000000000000001.0 became '1.0e+15'), so 17 where 15 would round."""
+        short, full = f"printf('%!.15g', {col})", f"printf('%!.17g', {col})"
+        exact = f"CASE WHEN CAST({short} AS REAL) = {col} THEN {short} ELSE {full} END"
+        return f"CASE WHEN typeof({col}) = 'real' THEN {exact} ELSE {col} END"
 
     # Fingerprints: no MD5 and millisecond-only date functions, so two deterministic Python
     # functions are registered on every connection (register_fingerprint_functions).
