@@ -11,6 +11,7 @@ store new outputs with::
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -63,6 +64,16 @@ def test_stored_outputs_are_complete(notebook: Path) -> None:
     assert counts == list(range(1, len(counts) + 1)), f"{notebook.name}: run it in order in a new kernel."
 
 
+def notebook_environment() -> dict[str, str]:
+    """This environment without the connectors other tests in this worker defined
+    (``MRSM_<TYPE>_<LABEL>``): a notebook sees only its own. ``MRSM_TEST_*`` settings stay."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("MRSM_") or name.startswith(("MRSM_TEST_", "MRSM_JUPYTER_"))
+    }
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.stem)
 def test_notebook_reproduces_its_outputs(notebook: Path) -> None:
     command = [
@@ -79,7 +90,13 @@ def test_notebook_reproduces_its_outputs(notebook: Path) -> None:
         str(notebook),
     ]
     done = subprocess.run(
-        command, cwd=NOTEBOOKS_DIR.parent, capture_output=True, text=True, timeout=300, check=False
+        command,
+        cwd=NOTEBOOKS_DIR.parent,
+        env=notebook_environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, (
         f"{notebook.name} no longer reproduces its stored outputs (if the change is intended, store "

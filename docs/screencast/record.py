@@ -242,7 +242,8 @@ def watch_sidebar(page: Page, frames: Frames, bar: tqdm) -> None:  # type: ignor
     refresh = panel.locator(".jp-MrsmPanel-refresh")
     refresh.click()  # it loaded with the page, before the job
     expect(state).to_have_text("running", timeout=60_000)
-    expect(facts).to_contain_text("48 rows")
+    # Facts load lazily, and wait while the job's kernel holds the DuckDB file for a sync.
+    expect(facts).to_contain_text("48 rows", timeout=30_000)
     expect(panel.get_by_text("Loading…")).to_be_hidden()
     frames.capture(page)
     # The job's kernel starts, then syncs a reading every 2 s: Refresh (as a user would)
@@ -250,7 +251,7 @@ def watch_sidebar(page: Page, frames: Frames, bar: tqdm) -> None:  # type: ignor
     for _ in range(20):
         page.wait_for_timeout(3_000)
         refresh.click()
-        expect(facts).to_contain_text("rows")
+        expect(facts).to_contain_text("rows", timeout=30_000)
         if rows_shown(facts) > 48:
             break
     assert rows_shown(facts) > 48, f"the job synced nothing in a minute: {facts.inner_text()!r}"
