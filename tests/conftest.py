@@ -95,6 +95,23 @@ def root_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("mrsm_root")
     os.environ["MRSM_JUPYTER_ROOT"] = str(root)
     yield root
+    end_processes_under(root)  # e.g. the supervisor a Jupyter server started for saved jobs
+
+
+def end_processes_under(root: Path) -> None:
+    """Kill the processes started for ``root``: runners, kernels and supervisors carry it as
+    ``MRSM_JUPYTER_ROOT`` in their environment or as their ``--root`` argument."""
+    leftovers = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.pid == os.getpid():
+                continue
+            if proc.environ().get("MRSM_JUPYTER_ROOT") == str(root) or str(root) in proc.cmdline():
+                proc.kill()
+                leftovers.append(proc)
+        except psutil.Error:
+            continue
+    psutil.wait_procs(leftovers, timeout=5)
 
 
 def _postgresql_database(name: str) -> str:
@@ -218,15 +235,7 @@ def jobs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     root.mkdir()
     monkeypatch.setenv("MRSM_JUPYTER_ROOT", str(root))
     yield root
-    leftovers = []
-    for proc in psutil.process_iter():
-        try:
-            if proc.pid != os.getpid() and proc.environ().get("MRSM_JUPYTER_ROOT") == str(root):
-                proc.kill()
-                leftovers.append(proc)
-        except psutil.Error:
-            continue
-    psutil.wait_procs(leftovers, timeout=5)
+    end_processes_under(root)
 
 
 @pytest.fixture(scope="session")
