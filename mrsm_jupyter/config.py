@@ -70,10 +70,15 @@ def connector_attributes(environ: Mapping[str, str] | None = None) -> dict[str, 
             found[f"{typ}:{label}"] = attrs if isinstance(attrs, dict) else {"uri": str(attrs)}
     env = os.environ if environ is None else environ
     for name, value in env.items():
-        if not name.startswith(_ENV_PREFIX):
-            continue
-        parts = name[len(_ENV_PREFIX) :].split("_", 1)
-        if len(parts) != 2 or parts[0] in _NOT_CONNECTOR_TYPES or not parts[1]:
-            continue
-        found[f"{parts[0].lower()}:{parts[1].lower()}"] = _parse_env_value(name, value)
+        if is_connector_variable(name):
+            typ, label = name[len(_ENV_PREFIX) :].split("_", 1)
+            found[f"{typ.lower()}:{label.lower()}"] = _parse_env_value(name, value)
     return found
+
+
+def is_connector_variable(name: str) -> bool:
+    """Whether an environment variable defines a connector (``MRSM_<TYPE>_<LABEL>``)."""
+    if not name.startswith(_ENV_PREFIX):
+        return False
+    parts = name[len(_ENV_PREFIX) :].split("_", 1)
+    return len(parts) == 2 and parts[0] not in _NOT_CONNECTOR_TYPES and bool(parts[1])

@@ -19,6 +19,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from mrsm_jupyter.config import is_connector_variable
+
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 SANITIZE = NOTEBOOKS_DIR / "nbval_sanitize.cfg"
@@ -67,11 +69,7 @@ def test_stored_outputs_are_complete(notebook: Path) -> None:
 def notebook_environment() -> dict[str, str]:
     """This environment without the connectors other tests in this worker defined
     (``MRSM_<TYPE>_<LABEL>``): a notebook sees only its own. ``MRSM_TEST_*`` settings stay."""
-    return {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("MRSM_") or name.startswith(("MRSM_TEST_", "MRSM_JUPYTER_"))
-    }
+    return {name: value for name, value in os.environ.items() if not is_connector_variable(name)}
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.stem)

@@ -38,6 +38,8 @@ import nbformat
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 from tqdm import tqdm
 
+from mrsm_jupyter.config import is_connector_variable
+
 REPO = Path(__file__).resolve().parents[2]
 PREBUILT = REPO / "mrsm_jupyter" / "labextension"
 SERVER_CONFIG = REPO / "jupyter-config" / "server-config" / "mrsm_jupyter.json"
@@ -147,7 +149,7 @@ def prepare(work: Path) -> dict[str, str]:
     (work / "config_path" / "jupyter_server_config.d").mkdir(parents=True)
     shutil.copy(SERVER_CONFIG, work / "config_path" / "jupyter_server_config.d")
     os.environ["MRSM_JUPYTER_ROOT"] = str(work / "mrsm")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MRSM_SQL_", "MRSM_API_"))}
+    env = {k: v for k, v in os.environ.items() if not is_connector_variable(k)}
     env |= {"JUPYTER_PATH": str(work / "data"), "JUPYTER_CONFIG_PATH": str(work / "config_path")}
     env |= {"JUPYTER_CONFIG_DIR": str(work / "config"), "JUPYTER_RUNTIME_DIR": str(work / "runtime")}
     return env

@@ -32,6 +32,8 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from mrsm_jupyter.config import is_connector_variable
+
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "notebooks" / "quickstart.ipynb"
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -139,7 +141,7 @@ def lab(tmp_path: Path) -> Iterator[LabServer]:
     server = LabServer(url=f"http://127.0.0.1:{free_port()}", token=secrets.token_hex(16), root=root)
     env = {
         # Connectors other tests of this worker defined are not this server's business.
-        **{k: v for k, v in os.environ.items() if not k.startswith(("MRSM_SQL_", "MRSM_API_"))},
+        **{k: v for k, v in os.environ.items() if not is_connector_variable(k)},
         # Nothing from the user's own Jupyter configuration, runtime files or workspaces.
         "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),

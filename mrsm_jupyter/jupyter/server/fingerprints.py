@@ -28,7 +28,20 @@ from mrsm_jupyter.jupyter.server.wire import (
     table_to_ipc,
 )
 from mrsm_jupyter.pipes.bounds import Window
-from mrsm_jupyter.pipes.fingerprint import FingerprintSpec, Grid
+from mrsm_jupyter.pipes.fingerprint import Fingerprinter, FingerprintSpec, Grid
+from mrsm_jupyter.pipes.pipe import Pipe
+
+
+def fingerprints_for(pipe: Pipe, spec: FingerprintSpec) -> Fingerprinter:
+    """The pipe's fingerprinter, once every column the spec names is one of the pipe's (a
+    request naming others is refused, not left to fail inside the database)."""
+    types = pipe.get_columns_types()
+    named = [name for name, _ in spec.columns] + list(spec.key_columns)
+    named += [spec.datetime_column] if spec.datetime_column is not None else []
+    unknown = sorted({name for name in named if name not in types})
+    if unknown:
+        raise WireFormatError(f"{pipe} has no column(s) {unknown} named in the spec; it has {sorted(types)}.")
+    return pipe.instance_connector.pipe_fingerprints(pipe)
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,7 @@ class Question:
 
 class FingerprintRoute(PipeRoute):
     def question(self) -> Question:
+        """The request's window, spec, grid, leaves and columns, checked for their shapes."""
         body = self.body_object()
         begin, end = decode_bound(body.get("begin"), "begin"), decode_bound(body.get("end"), "end")
         leaves, columns = body.get("leaves"), body.get("columns")
@@ -76,9 +90,7 @@ class FingerprintHandler(FingerprintRoute):
     async def post(self, connector_keys: str, metric_key: str, location_key: str) -> None:
         pipe = self.pipe(connector_keys, metric_key, location_key)
         asked = self.question()
-        found = await self.call(
-            lambda: pipe.instance_connector.pipe_fingerprints(pipe).summary(asked.window, asked.spec)
-        )
+        found = await self.call(lambda: fingerprints_for(pipe, asked.spec).summary(asked.window, asked.spec))
         self.send_json(
             FingerprintInfo(
                 rows=found.rows,
@@ -108,7 +120,7 @@ class LeavesHandler(FingerprintRoute):
         if grid is None:
             raise WireFormatError("leaves need a grid: {'origin': ..., 'width': ..., 'buckets': ...}.")
         table = await self.call(
-            lambda: pipe.instance_connector.pipe_fingerprints(pipe).leaves(asked.window, asked.spec, grid)
+            lambda: fingerprints_for(pipe, asked.spec).leaves(asked.window, asked.spec, grid)
         )
         self.send_json(
             LeavesInfo(
@@ -134,7 +146,7 @@ class LeafRowsHandler(FingerprintRoute):
         pipe = self.pipe(connector_keys, metric_key, location_key)
         asked = self.question()
         table = await self.call(
-            lambda: pipe.instance_connector.pipe_fingerprints(pipe).rows(
+            lambda: fingerprints_for(pipe, asked.spec).rows(
                 asked.window, asked.spec, asked.grid, asked.leaves, asked.columns
             )
         )
