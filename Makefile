@@ -4,8 +4,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_WORKERS ?= 2
-# Just under the measured figure (89% on 2026-11-24): it only ever rises.
-COVERAGE_FLOOR ?= 88
+# Just under the measured figure (90% on 2026-12-02): it only ever rises.
+COVERAGE_FLOOR ?= 89
 # Meerschaum 4.x runs in its own environment (its imports change sys.path and warnings);
 # the interop tests drive it as a subprocess. Its DuckDB must be ours, to open our files.
 MEERSCHAUM_VENV ?= .venv-meerschaum

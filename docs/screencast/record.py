@@ -252,8 +252,7 @@ def watch_sidebar(page: Page, frames: Frames, bar: tqdm) -> None:  # type: ignor
     # until the sidebar counts them.
     for _ in range(20):
         page.wait_for_timeout(3_000)
-        refresh.click()
-        expect(facts).to_contain_text("rows", timeout=30_000)
+        refresh_facts(page, refresh, facts)
         if rows_shown(facts) > 48:
             break
     assert rows_shown(facts) > 48, f"the job synced nothing in a minute: {facts.inner_text()!r}"
@@ -261,6 +260,15 @@ def watch_sidebar(page: Page, frames: Frames, bar: tqdm) -> None:  # type: ignor
     expect(facts).to_contain_text(re.compile(r"\d\s+rows"))
     frames.capture(page)
     bar.update()
+
+
+def refresh_facts(page: Page, refresh: Locator, facts: Locator) -> None:
+    """Click the sidebar's refresh and wait for the facts it renders anew: until the old node
+    is gone, the old text would still read as the answer."""
+    old = facts.element_handle()
+    refresh.click()
+    page.wait_for_function("node => !node.isConnected", arg=old, timeout=30_000)
+    expect(facts).to_contain_text(re.compile(r"\d\s+rows"), timeout=30_000)
 
 
 def rows_shown(facts: Locator) -> int:
