@@ -25,6 +25,7 @@ from mrsm_jupyter.actions.outcome import ActionOutcome
 from mrsm_jupyter.actions.registry import ActionContext, action_names, find_action, run_action
 from mrsm_jupyter.errors import MrsmError
 from mrsm_jupyter.jobs.names import validate_job_name
+from mrsm_jupyter.jupyter.widgets.feedback import status_html
 
 PROG = "jupyter mrsm"
 SCHEDULE_PRESETS = (
@@ -143,8 +144,7 @@ class BootstrapJobWidget(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         )
 
     def _say(self, text: str, *, error: bool = False) -> None:
-        color = "var(--jp-error-color1, #c00)" if error else "inherit"
-        self.status.value = f'<span style="color:{color}">{escape(text)}</span>' if text else ""
+        self.status.value = status_html(text, error=error)
 
     def update_preview(self) -> None:
         """Show the fields of the chosen source and the command line they make (or what is wrong)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from html import escape
 from typing import Any
 
 import ipywidgets as w
@@ -28,6 +27,7 @@ from mrsm_jupyter.jupyter.widgets.chart import (
     read_points,
     redraw,
 )
+from mrsm_jupyter.jupyter.widgets.feedback import count_batches, status_html
 from mrsm_jupyter.jupyter.widgets.paging import PageQuery
 from mrsm_jupyter.jupyter.widgets.table import DEFAULT_PAGE_SIZE, PipeTableWidget
 from mrsm_jupyter.pipes.pipe import Pipe
@@ -113,18 +113,11 @@ class PipeWidget(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.redraw_chart()
 
     def _say(self, text: str, error: bool = False) -> None:
-        color = "var(--jp-error-color1, #c00)" if error else "inherit"
-        self.status.value = f'<span style="color:{color}">{escape(text)}</span>'
+        self.status.value = status_html(text, error=error)
 
     # Sync.
     def _count_batches(self, batches: Iterable[Any], pipe: Pipe) -> Iterator[Any]:
-        """Move the bar after each batch is merged (the number of batches is not known ahead)."""
-        self.progress.value, self.progress.max = 0, 1
-        for batch in batches:
-            yield batch
-            self.progress.value += 1
-            self.progress.max = self.progress.value + 1
-        self.progress.max = max(self.progress.value, 1)
+        return count_batches(self.progress, batches)
 
     def sync(self) -> None:
         """Fetch and merge new rows, with a progress bar; then show the new state."""

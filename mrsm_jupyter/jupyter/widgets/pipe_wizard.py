@@ -25,6 +25,7 @@ from mrsm_jupyter.actions.errors import one_line
 from mrsm_jupyter.connectors.registry import connector_types, define_connector, known_connectors
 from mrsm_jupyter.errors import MrsmError
 from mrsm_jupyter.jupyter.display import html_table
+from mrsm_jupyter.jupyter.widgets.feedback import count_batches, status_html
 from mrsm_jupyter.pipes.pipe import Pipe
 from mrsm_jupyter.pipes.preview import infer_dtypes, preview_fetch
 from mrsm_jupyter.pipes.result import SyncResult
@@ -165,8 +166,7 @@ class PipeWizard(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         )
 
     def _say(self, text: str, *, error: bool = False) -> None:
-        color = "var(--jp-error-color1, #c00)" if error else "inherit"
-        self.status.value = f'<span style="color:{color}">{escape(text)}</span>' if text else ""
+        self.status.value = status_html(text, error=error)
 
     def update_code(self) -> None:
         """Show the pipe as one line of Python (or what is still missing)."""
@@ -258,13 +258,7 @@ class PipeWizard(w.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self._say("Nothing was registered.")
 
     def _count_batches(self, batches: Iterable[Any], pipe: Pipe) -> Iterator[Any]:
-        """Move the bar after each batch is merged (the number of batches is not known ahead)."""
-        self.progress.value, self.progress.max = 0, 1
-        for batch in batches:
-            yield batch
-            self.progress.value += 1
-            self.progress.max = self.progress.value + 1
-        self.progress.max = max(self.progress.value, 1)
+        return count_batches(self.progress, batches)
 
     def confirm_register(self) -> None:
         for button in (self.confirm_button, self.cancel_button):
