@@ -264,3 +264,21 @@ def test_fingerprint_sql_matches_the_golden_files(name: str, request: pytest.Fix
         path.parent.mkdir(exist_ok=True)
         path.write_text(text + "\n")
     assert path.read_text() == text + "\n"
+
+
+def test_postgresql_fingerprint_queries_run_without_the_jit(
+    instance_uris: dict[str, str], metric: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The JIT compiles a fingerprint scan slower than the interpreter runs it: both sides of a
+    verify turn it off for their own transaction, and only there."""
+    monkeypatch.setenv("MRSM_SQL_TESTJIT", instance_uris["postgresql"])
+    pipe = mrsm.Pipe("sql:testjit", metric, instance="sql:testjit", columns={"datetime": "dt", "id": "id"})
+    pipe.parameters["fetch"] = {"definition": "SELECT * FROM generate_series(1, 2) AS dt"}
+    pipe.sync(sensors(8))
+    connector = pipe.instance_connector
+    setting = "SELECT current_setting('jit') AS jit"
+    for side in (connector.fetch_fingerprints(pipe), connector.pipe_fingerprints(pipe)):
+        assert side._read(setting, {}, {"jit": "str"}).column("jit").to_pylist() == ["off"]
+    with connector.db.session() as s:
+        default = s.fetchall("SELECT reset_val FROM pg_settings WHERE name = 'jit'")[0][0]
+        assert s.fetchall(setting)[0][0] == default

@@ -512,13 +512,16 @@ class SQLConnector(InstanceConnector):
         dt = pipe.columns.get("datetime")
         return self.flavor.where(dt, window.begin, window.end, None, self._fetch_dtypes(pipe))
 
-    def _fetch_reader(self, pipe: Pipe) -> Reader:
+    def _fetch_reader(self, pipe: Pipe, prelude: Sequence[str] = ()) -> Reader:
         """Runs queries on the fetch definition (the pipe's dtypes type the answer when the
-        query asks for none); database errors name the pipe and its definition."""
+        query asks for none), after the ``prelude`` statements; database errors name the pipe
+        and its definition."""
 
         def read(sql: str, params: Mapping[str, Any], dtypes: Mapping[str, str]) -> pa.Table:
             try:
                 with self.db.session() as s:
+                    for statement in prelude:
+                        s.execute(statement)
                     return s.fetch_arrow(sql, params, dtypes or self._fetch_dtypes(pipe))
             except self._database_errors as exc:
                 raise PipeError(
@@ -537,7 +540,8 @@ class SQLConnector(InstanceConnector):
     # Fingerprints for verify, computed by the database (connectors/sql/fingerprint.py).
     def fetch_fingerprints(self, pipe: Pipe) -> SQLFingerprints:
         """The source side of a verify: fingerprints of the fetch definition's rows."""
-        relation, read = self._fetch_relation(pipe), self._fetch_reader(pipe)
+        relation = self._fetch_relation(pipe)
+        read = self._fetch_reader(pipe, self.flavor.fingerprint_prelude)
         return SQLFingerprints(
             self.flavor,
             relation,
@@ -553,6 +557,8 @@ class SQLConnector(InstanceConnector):
 
         def read(sql: str, params: Mapping[str, Any], dtypes: Mapping[str, str]) -> pa.Table:
             with self.db.session() as s:
+                for statement in self.flavor.fingerprint_prelude:
+                    s.execute(statement)
                 return s.fetch_arrow(sql, params, dtypes)
 
         return SQLFingerprints(

@@ -420,6 +420,8 @@ class Flavor(CanonicalValues):
     # Statements run before a run record's INSERT, in its transaction: a record may be lost
     # in a crash (it describes a run, it holds no data), so it need not wait for the disk.
     run_record_prelude: ClassVar[tuple[str, ...]] = ()
+    # Statements run before a verify's fingerprint queries, in their transaction.
+    fingerprint_prelude: ClassVar[tuple[str, ...]] = ()
 
     def insert_row(self, table: str, columns: Sequence[str]) -> str:
         """One row of bound values (a run record)."""

@@ -14,6 +14,7 @@ class CockroachDBFlavor(PostgreSQLFlavor):
     max_identifier_length: ClassVar[int] = 128
     # Its commits are replicated by consensus: there is no synchronous_commit to relax.
     run_record_prelude: ClassVar[tuple[str, ...]] = ()
+    fingerprint_prelude: ClassVar[tuple[str, ...]] = ()  # no JIT to turn off
 
     def lock_pipe(self, key: int) -> Query | None:
         # No advisory locks: writers on one machine share a lock file; across machines

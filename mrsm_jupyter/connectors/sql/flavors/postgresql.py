@@ -22,6 +22,9 @@ class PostgreSQLFlavor(Flavor):
     name: ClassVar[str] = "postgresql"
     types: ClassVar[dict[str, str]] = {**Flavor.types, "json": "JSONB"}
     run_record_prelude: ClassVar[tuple[str, ...]] = ("SET LOCAL synchronous_commit TO OFF",)
+    # A fingerprint scan is arithmetic over every row: the JIT compiles it in ~0.1 s and runs
+    # it slower than the interpreter (1.67 s against 1.09 s per million rows, PostgreSQL 15).
+    fingerprint_prelude: ClassVar[tuple[str, ...]] = ("SET LOCAL jit = off",)
 
     def driver_errors(self) -> tuple[type[BaseException], ...]:
         # Staging and reads use psycopg's COPY on the DB-API connection, outside SQLAlchemy.
