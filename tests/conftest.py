@@ -59,9 +59,6 @@ KNOWN_GAPS = {
     ("test_sql_source_pipes_fetch_their_definition_incrementally", "influxdb"): _INFLUX_SOURCE,
     ("test_fetching_without_a_source_says_what_to_do", "influxdb"): _INFLUX_SOURCE,
     ("test_deduplicate", "influxdb"): _INFLUX_KEYLESS,
-    ("test_each_sync_records_one_run_with_its_counts", "influxdb"): (
-        "an influxdb: instance keeps no run records yet (diagnostics need a SQL or api: instance)"
-    ),
 }
 
 

@@ -22,7 +22,7 @@ from mrsm_jupyter.actions import parse_action, run_action
 from mrsm_jupyter.connectors.instance import InstanceConnector
 from mrsm_jupyter.connectors.registry import get_connector
 from mrsm_jupyter.diagnostics.dashboard import PANEL_TITLES
-from mrsm_jupyter.diagnostics.records import RUN_COLUMNS, RunRecord
+from mrsm_jupyter.diagnostics.records import RUN_COLUMNS, RUNS_SCHEMA, RunRecord
 from mrsm_jupyter.diagnostics.runs import behind_schedule, get_runs, throughput
 from mrsm_jupyter.errors import BatchError, ConnectorError
 from mrsm_jupyter.jupyter.display import PLOTLY_MIME, outcome_bundle
@@ -30,6 +30,7 @@ from mrsm_jupyter.pipes.bounds import Window
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 SQL_FLAVORS = ["duckdb", "sqlite", "postgresql", "mariadb"]
+_US = timedelta(microseconds=1)
 
 
 def frame(start: int, count: int, value: float = 1.0) -> pd.DataFrame:
@@ -61,21 +62,25 @@ def test_each_sync_records_one_run_with_its_counts(instance: str, metric: str) -
     assert runs["location_key"].isna().all()
 
 
-@pytest.fixture(params=SQL_FLAVORS)
-def sql_instance(
+@pytest.fixture(params=[*SQL_FLAVORS, "influxdb"])
+def recording_instance(
     request: pytest.FixtureRequest, instance_uris: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> str:
-    """A SQL instance of each flavor (an api: instance records on its server, see the README)."""
+    """An instance of each kind that stores records itself (an api: instance records on its
+    server, see the README): SQL of each flavor, and InfluxDB."""
+    if request.param == "influxdb":
+        monkeypatch.setenv("MRSM_INFLUXDB_DIAG", f"{request.getfixturevalue('influxdb_url')}/mrsm_diag")
+        return "influxdb:diag"
     monkeypatch.setenv(f"MRSM_SQL_DIAG{request.param.upper()}", instance_uris[request.param])
     return f"sql:diag{request.param}"
 
 
-def test_a_failed_sync_records_its_error(sql_instance: str, metric: str) -> None:
-    pipe = mrsm.Pipe("test", metric, "loc", instance=sql_instance, columns={"datetime": "dt"})
+def test_a_failed_sync_records_its_error(recording_instance: str, metric: str) -> None:
+    pipe = mrsm.Pipe("test", metric, "loc", instance=recording_instance, columns={"datetime": "dt"})
     pipe.sync(frame(0, 1))
     with pytest.raises(BatchError):
         pipe.sync([{"dt": "not a time", "v": 1}])
-    runs = pipe_runs(sql_instance, metric)
+    runs = pipe_runs(recording_instance, metric)
     assert list(runs["success"]) == [True, False]
     run = runs.iloc[1]
     assert not run["success"] and run["kind"] == "sync" and run["location_key"] == "loc"
@@ -83,8 +88,8 @@ def test_a_failed_sync_records_its_error(sql_instance: str, metric: str) -> None
     assert (run["inserted"], run["updated"], run["unchanged"]) == (0, 0, 0)
 
 
-def test_records_round_trip_every_column_and_window(sql_instance: str, metric: str) -> None:
-    connector = get_connector(sql_instance)
+def test_records_round_trip_every_column_and_window(recording_instance: str, metric: str) -> None:
+    connector = get_connector(recording_instance)
     job = RunRecord("job", T0, 1.5, job=metric, success=False, error="x" * 5000, exit_code=3, restarts=2)
     sync = RunRecord("sync", T0 + timedelta(hours=1), 0.25, "test", metric, None, inserted=7, bytes=99)
     for run in (job, sync):
@@ -100,6 +105,31 @@ def test_records_round_trip_every_column_and_window(sql_instance: str, metric: s
     later = connector.read_runs(Window.of(T0 + timedelta(minutes=30), None), ["sync"], None)
     assert metric in later.column("metric_key").to_pylist()
     assert metric not in later.column("job").to_pylist()
+
+
+def test_runs_starting_together_are_all_kept_and_limit_takes_the_newest(
+    recording_instance: str, metric: str
+) -> None:
+    connector = get_connector(recording_instance)
+    # A span of time no other test records in (instances are shared between tests).
+    start = datetime(2001, 1, 1, tzinfo=UTC) + timedelta(seconds=int(metric[1:], 16) % 10**8)
+    error = 'line "one", a=b\\\nline two \\'
+    together = [RunRecord("sync", start, 0.1, "test", metric, str(n), inserted=n) for n in range(3)]
+    for run in [*together, RunRecord("verify", start + _US, 0.2, "test", metric, success=False, error=error)]:
+        connector.record_run(run)
+    window = Window.of(start, start + timedelta(seconds=1))
+    table = connector.read_runs(window, None, None)
+    assert table.schema == RUNS_SCHEMA
+    assert sorted(table.column("location_key").to_pylist()[:3]) == ["0", "1", "2"]
+    assert table.column("kind").to_pylist() == ["sync", "sync", "sync", "verify"]
+    assert table.column("error").to_pylist()[3] == error
+    assert table.column("started").to_pylist() == [start] * 3 + [start + _US]
+    newest = connector.read_runs(window, None, 2)
+    assert newest.column("kind").to_pylist() == ["sync", "verify"]
+    syncs = connector.read_runs(window, ["sync", "job"], 1)
+    assert syncs.column("kind").to_pylist() == ["sync"] and syncs.num_rows == 1
+    later = Window.of(start + _US, start + timedelta(seconds=1))
+    assert connector.read_runs(later, ["sync"], None).num_rows == 0
 
 
 def test_a_verify_is_one_run_without_runs_for_its_resyncs(metric: str) -> None:

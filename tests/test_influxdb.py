@@ -15,10 +15,15 @@ import pandas as pd
 import pytest
 
 import mrsm_jupyter as mrsm
+from mrsm_jupyter.connectors.influxdb import runs
 from mrsm_jupyter.connectors.influxdb.client import Address
-from mrsm_jupyter.connectors.registry import clear_connector_cache
+from mrsm_jupyter.connectors.influxdb.connector import InfluxDBConnector
+from mrsm_jupyter.connectors.influxdb.runs import RunLog
+from mrsm_jupyter.connectors.registry import clear_connector_cache, get_connector
+from mrsm_jupyter.diagnostics.records import RUNS_TABLE, RunRecord
 from mrsm_jupyter.errors import ConnectorError, PipeError
 from mrsm_jupyter.jupyter.server.instances import list_instances
+from mrsm_jupyter.pipes.bounds import Window
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 NS = 1_000_000_000
@@ -204,3 +209,22 @@ def test_rates_for_100k_points(influx: str, metric: str) -> None:
 
 def test_the_server_lists_influxdb_instances(influx: str) -> None:
     assert {"keys": influx, "flavor": "influxdb"} in [dict(i) for i in list_instances()]
+
+
+def test_run_records_of_many_writers_never_overwrite_each_other(
+    influx: str, metric: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs of one microsecond from two connectors, each moving to a new ``writer`` tag
+    after two points, all stay; the run log is not listed among the measurements."""
+    monkeypatch.setattr(runs, "POINTS_PER_WRITER", 2)
+    connector = get_connector(influx)
+    assert isinstance(connector, InfluxDBConnector)
+    logs = [RunLog(connector.client), RunLog(connector.client)]  # as two kernels would
+    for n in range(5):
+        for log in logs:
+            log.record(RunRecord("job", T0, 1.0, job=metric, restarts=n))
+    table = connector.read_runs(Window.of(T0, T0 + timedelta(microseconds=1)), ["job"], None)
+    assert sorted(table.column("restarts").to_pylist()) == sorted([*range(5)] * 2)
+    answer = connector.client.query(f'SHOW TAG VALUES FROM "{RUNS_TABLE}" WITH KEY = "{runs.WRITER}"')
+    assert len(answer[0].values) == 6  # ceil(5 / 2) writers per log
+    assert RUNS_TABLE not in connector.measurements()

@@ -165,5 +165,6 @@ class InstanceConnector(ABC):
         """Run records that started in ``window`` (of ``kinds``), oldest first, as an Arrow
         table with the columns of ``diagnostics.records.RUN_COLUMNS``."""
         raise ConnectorError(
-            f"{self.keys} keeps no run records. Use a SQL instance (sql:...) for diagnostics."
+            f"{self.keys} keeps no run records. Use a SQL (sql:...) or InfluxDB (influxdb:...) instance "
+            "for diagnostics."
         )

@@ -11,6 +11,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import pyarrow as pa
+
+from mrsm_jupyter.pipes.dtypes import arrow_type
+
 RUNS_TABLE = "mrsm_runs"
 RunKind = Literal["sync", "verify", "job"]
 RUN_KINDS: tuple[RunKind, ...] = ("sync", "verify", "job")
@@ -32,6 +36,8 @@ RUN_COLUMNS: dict[str, str] = {
     "exit_code": "int",
     "restarts": "int",
 }
+# What every instance's ``read_runs`` answers: those columns in their Arrow types.
+RUNS_SCHEMA = pa.schema([(name, arrow_type(dtype)) for name, dtype in RUN_COLUMNS.items()])
 # Longest error text kept: a traceback's last line says what went wrong; the log has the rest.
 MAX_ERROR_CHARS = 2000
 

@@ -34,8 +34,10 @@ from mrsm_jupyter.connectors.influxdb.influxql import (
 from mrsm_jupyter.connectors.influxdb.layout import RESERVED, ROW, Layout
 from mrsm_jupyter.connectors.influxdb.lineprotocol import LineProtocolError, bodies, check_names
 from mrsm_jupyter.connectors.influxdb.registrations import REGISTRY, Registry
+from mrsm_jupyter.connectors.influxdb.runs import RunLog
 from mrsm_jupyter.connectors.influxdb.storage import FIELD_TYPES, time_from_ns
 from mrsm_jupyter.connectors.instance import InstanceConnector, Params, PipeKeys
+from mrsm_jupyter.diagnostics.records import RUNS_TABLE, RunRecord
 from mrsm_jupyter.errors import LockTimeoutError, PipeError, SyncError
 from mrsm_jupyter.pipes.bounds import Bound, Window
 from mrsm_jupyter.pipes.dtypes import meerschaum_name
@@ -59,6 +61,7 @@ class InfluxDBConnector(InstanceConnector):
         self.address = Address.of(f"influxdb:{label}", attrs)
         self.client = InfluxDBClient(self.keys, self.address, float(attrs.get("timeout", 300)))
         self.registry = Registry(self.client)
+        self.runs = RunLog(self.client)
         self.write_bytes = int(attrs.get("write_bytes", 4 * 1024 * 1024))
 
     def __repr__(self) -> str:
@@ -114,9 +117,9 @@ class InfluxDBConnector(InstanceConnector):
         return fields, tags
 
     def measurements(self) -> list[str]:
-        """Measurements in the database (the pipes' included; not the registrations')."""
+        """Measurements in the database (the pipes' included; not the registrations' or runs')."""
         names = [str(row[0]) for series in self.client.query("SHOW MEASUREMENTS") for row in series.values]
-        return [name for name in names if name != REGISTRY]
+        return [name for name in names if name not in (REGISTRY, RUNS_TABLE)]
 
     def get_columns_types(self, pipe: Pipe) -> dict[str, str]:
         fields, tags = self.stored_columns(pipe.target)
@@ -370,6 +373,14 @@ class InfluxDBConnector(InstanceConnector):
                 "Set columns={'datetime': ..., 'id': ...} first.",
             )
         return 0
+
+    # Diagnostics.
+    def record_run(self, run: RunRecord) -> None:
+        """One point in the measurement ``mrsm_runs`` (see ``runs.py``)."""
+        self.runs.record(run)
+
+    def read_runs(self, window: Window, kinds: Sequence[str] | None, limit: int | None) -> pa.Table:
+        return self.runs.read(window, kinds, limit)
 
     # As a source.
     def fetch(self, pipe: Pipe, window: Window) -> Iterator[pa.Table]:

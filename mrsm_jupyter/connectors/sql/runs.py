@@ -8,11 +8,8 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from mrsm_jupyter.connectors.sql.database import Database
-from mrsm_jupyter.diagnostics.records import RUN_COLUMNS, RUNS_TABLE, RunRecord
+from mrsm_jupyter.diagnostics.records import RUN_COLUMNS, RUNS_SCHEMA, RUNS_TABLE, RunRecord
 from mrsm_jupyter.pipes.bounds import Window
-from mrsm_jupyter.pipes.dtypes import arrow_type
-
-RUNS_SCHEMA = pa.schema([(name, arrow_type(dtype)) for name, dtype in RUN_COLUMNS.items()])
 
 
 class RunLog:
