@@ -91,7 +91,8 @@ class MrsmJupyterContender:
 
     def verify(self) -> VerifyReport:
         result = self.bench_pipe.verify()
-        return VerifyReport(f"{result.message} Parts: {result.parts:,}.", result.bytes_moved)
+        note = f"{result.message} Parts: {result.parts:,}; fingerprints: {result.fingerprint_bytes:,} bytes."
+        return VerifyReport(note, result.bytes_moved)
 
     def resync_every_chunk(self) -> VerifyReport:
         """Meerschaum's verify with this engine: fetch every chunk from the source and sync it."""
