@@ -3,6 +3,7 @@ deleted past rows and re-syncs only the parts that hold them, on every instance 
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -156,6 +157,31 @@ def test_rows_deleted_at_the_source_are_deleted_only_with_deletes_on(instance: s
     removed = copy.verify(deletes=True)
     assert removed.deleted == 8 and copy.get_rowcount() == ROWS - 8
     assert_same_rows(raw, copy)
+
+
+@pytest.mark.parametrize("seed", [7, 2024])
+def test_changes_inserts_and_deletes_at_random_places_are_all_found(
+    instance: str, metric: str, seed: int
+) -> None:
+    """Updates, inserts and deletions planted at random past places: verify finds every one,
+    re-syncs little besides them, and leaves the copy equal to the source."""
+    raw, copy = source_and_copy(instance, metric)
+    rng = random.Random(seed)
+    positions = rng.sample(range(ROWS), 12)
+    updated, deleted = positions[:8], positions[8:]
+    raw.sync(sensors().iloc[updated].assign(value=lambda df: df["value"] + rng.uniform(0.5, 9.0)))
+    minutes = rng.sample(range(500), 3)  # new rows between existing ones, with ids the source lacks
+    stamps = [T0 + timedelta(minutes=m, seconds=20) for m in minutes]
+    raw.sync(pd.DataFrame({"dt": stamps, "id": 7, "value": 0.5}))
+    for position in deleted:
+        row = sensors().iloc[position]
+        raw.clear(begin=row["dt"], end=row["dt"] + timedelta(seconds=1), params={"id": int(row["id"])})
+    result = copy.verify(deletes=True)
+    assert (result.updated, result.inserted, result.deleted) == (8, 3, 4), result.message
+    assert result.unchanged <= 15 * 32  # of 2,000 rows: only the changed leaves came over
+    assert_same_rows(raw, copy)
+    again = copy.verify(deletes=True)
+    assert (again.chunks_changed, again.updated, again.inserted, again.deleted) == (0, 0, 0, 0)
 
 
 def test_deletes_can_be_the_pipes_setting(instance: str, metric: str) -> None:
