@@ -3,8 +3,9 @@ error and the table left as it was."""
 
 from __future__ import annotations
 
+import os
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pandas as pd
@@ -133,3 +134,90 @@ def test_static_pipe_refuses_a_wider_type(instance: str, metric: str) -> None:
     with pytest.raises(SchemaError, match="static"):
         pipe.sync(pd.DataFrame({"dt": [T0], "id": [1], "v": [1.5]}))
     assert pipe.get_data()["v"].tolist() == [1]
+
+
+SQL_FLAVORS = ["duckdb", "sqlite", "postgresql", "mariadb"]
+
+
+@pytest.fixture(params=SQL_FLAVORS)
+def sql_instance(request: pytest.FixtureRequest, instance_uris: dict[str, str]) -> str:
+    os.environ[f"MRSM_SQL_DTYPES{request.param.upper()}"] = instance_uris[request.param]
+    return f"sql:dtypes{request.param}"
+
+
+@pytest.mark.parametrize("number", [1, 1.0, True])
+def test_numbers_into_a_datetime_column_widen_it_to_text_not_epoch(
+    sql_instance: str, metric: str, number: object
+) -> None:
+    """R4 (hypothesis found it): 1 after a datetime read back as 1970-01-01 (an epoch offset)."""
+    india = timezone(timedelta(hours=5, minutes=30))
+    pipe = pipe_for(sql_instance, metric)
+    pipe.sync(
+        pd.DataFrame(
+            {"dt": [T0, T0, T0], "id": [0, 0, 1], "value": [pd.NaT, datetime(2000, 1, 1, tzinfo=india), None]}
+        )
+    )
+    assert pipe.get_columns_types()["value"] == "datetime"
+    result = pipe.sync(pd.DataFrame({"dt": [T0], "id": [0], "value": [number]}))
+    assert result.columns_widened == ["value"]
+    assert pipe.get_columns_types()["value"] == "str"
+    values = pipe.get_data().set_index("id")["value"]
+    assert str(values[0]).lower() in ({"true", "1"} if number is True else {"1", "1.0"}), values[0]
+    assert pd.isna(values[1])
+
+
+def test_earlier_instants_keep_their_time_when_a_number_widens_the_column(
+    sql_instance: str, metric: str
+) -> None:
+    pipe = pipe_for(sql_instance, metric)
+    pipe.sync(pd.DataFrame({"dt": [T0], "id": [0], "value": [datetime(2000, 1, 1, 12, tzinfo=UTC)]}))
+    pipe.sync(pd.DataFrame({"dt": [T0], "id": [1], "value": [7]}))
+    values = pipe.get_data().set_index("id")["value"]
+    assert pd.Timestamp(values[0]).tz_localize(None) == pd.Timestamp("2000-01-01 12:00"), values[0]
+    assert values[1] == "7"
+
+
+def test_a_static_datetime_column_refuses_numbers(sql_instance: str, metric: str) -> None:
+    pipe = pipe_for(sql_instance, metric, static=True)
+    pipe.sync(pd.DataFrame({"dt": [T0], "id": [0], "value": [T0]}))
+    with pytest.raises(SchemaError, match="static"):
+        pipe.sync(pd.DataFrame({"dt": [T0], "id": [0], "value": [1]}))
+    assert pipe.get_data()["value"].tolist() == [pd.Timestamp(T0)]
+    assert pipe.get_columns_types()["value"] == "datetime"
+
+
+def test_numbers_are_not_epoch_offsets_for_declared_or_axis_datetimes(sql_instance: str, metric: str) -> None:
+    declared = pipe_for(sql_instance, metric, dtypes={"when": "datetime"})
+    with pytest.raises(
+        SchemaError, match=r"column 'when' holds int values that its datetime column would change"
+    ):
+        declared.sync(pd.DataFrame({"dt": [T0], "id": [0], "when": [1_700_000_000]}))
+    declared.sync(pd.DataFrame({"dt": [T0], "id": [0], "when": [None]}))  # missing values still fit
+    assert declared.get_columns_types()["when"] == "datetime"
+    pipe = pipe_for(sql_instance, f"{metric}_axis")
+    pipe.sync(pd.DataFrame({"dt": [T0], "id": [0], "v": [1]}))
+    with pytest.raises(BatchError, match=r"datetime column 'dt' holds int values"):
+        pipe.sync(pd.DataFrame({"dt": [5], "id": [0], "v": [2]}))
+    assert pipe.get_data()["dt"].tolist() == [pd.Timestamp(T0)]
+    assert pipe.get_columns_types()["dt"] == "datetime"
+
+
+@pytest.mark.parametrize("number", [5, 0.5, -1])
+def test_numbers_other_than_0_and_1_widen_a_bool_column_not_turn_true(
+    sql_instance: str, metric: str, number: object
+) -> None:
+    pipe = pipe_for(sql_instance, metric)
+    pipe.sync(pd.DataFrame({"dt": [T0], "id": [0], "flag": [False]}))
+    result = pipe.sync(pd.DataFrame({"dt": [T0], "id": [1], "flag": [number]}))
+    assert result.columns_widened == ["flag"]
+    flags = pipe.get_data().set_index("id")["flag"]
+    assert str(flags[0]).lower() in ("false", "0") and float(flags[1]) == number, flags.tolist()
+    with pytest.raises(SchemaError, match=r"column 'flag' holds .* values that its bool column would change"):
+        pipe_for(sql_instance, f"{metric}_d", dtypes={"flag": "bool"}).sync(
+            pd.DataFrame({"dt": [T0], "id": [0], "flag": [number]})
+        )
+    ones = pipe_for(sql_instance, f"{metric}_b")
+    ones.sync(pd.DataFrame({"dt": [T0], "id": [0], "flag": [True]}))
+    ones.sync(pd.DataFrame({"dt": [T0], "id": [1], "flag": [0]}))  # 0 and 1 are truth values
+    assert ones.get_columns_types()["flag"] == "bool"
+    assert ones.get_data()["flag"].tolist() == [True, False]

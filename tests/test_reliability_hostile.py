@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
 import mrsm_jupyter as mrsm
@@ -134,6 +134,9 @@ def test_hostile_batches_are_stored_exactly_or_refused(flavor: str, instance_uri
             "hostile", f"m{uuid.uuid4().hex[:10]}", instance=instance, columns={"datetime": "dt", "id": "id"}
         )
         synced: list[pd.DataFrame] = []
+        # A DataFrame's repr elides values: a failure prints every batch in full.
+        note(f"first={first.to_dict(orient='list')!r}")
+        note(f"second={second.to_dict(orient='list')!r}")
         for frame in (first, second):
             before, columns = stored(pipe), pipe.get_columns_types()
             try:

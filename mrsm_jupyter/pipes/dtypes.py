@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mrsm_jupyter.errors import InvalidKeysError
 
@@ -28,6 +29,9 @@ CANONICAL: Final = (
 # Widening ladder: a column only ever moves to the right.
 LADDER: Final = ("int", "float", "numeric", "str")
 NUMERIC_TYPE: Final = pa.decimal128(38, 10)
+# Dtypes of points in time: numbers are never read as them (no epoch offsets).
+TIME_DTYPES: Final = ("datetime", "datetime_naive", "date")
+_NUMBER_TYPES: Final = (pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal, pa.types.is_boolean)
 
 _ALIASES: Final = {
     "int64": "int",
@@ -141,3 +145,20 @@ def meerschaum_name(dtype: str) -> str:
 
 def ladder_rank(dtype: str) -> int | None:
     return LADDER.index(dtype) if dtype in LADDER else None
+
+
+def reinterprets(array: pa.ChunkedArray, dtype: str) -> bool:
+    """Whether casting these numbers (or booleans) to ``dtype`` changes what they say: points
+    in time would read them as epoch offsets, ``bool`` any number but 0 and 1 as true.
+
+    Such values are left to the schema plan, which widens the column to text or refuses them.
+    """
+    typ = array.type
+    if not any(test(typ) for test in _NUMBER_TYPES) or array.null_count == len(array):
+        return False
+    if dtype in TIME_DTYPES:
+        return True
+    if dtype != "bool" or pa.types.is_boolean(typ):
+        return False
+    truth_values = pa.array([0, 1]).cast(typ)
+    return not pc.all(pc.is_in(pc.drop_null(array), value_set=truth_values)).as_py()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
@@ -23,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mrsm_jupyter.errors import BatchError
-from mrsm_jupyter.pipes.dtypes import LADDER, arrow_type, dtype_of_arrow
+from mrsm_jupyter.pipes.dtypes import LADDER, TIME_DTYPES, arrow_type, dtype_of_arrow, reinterprets
 
 BatchLike = Any  # DataFrame | pa.Table | polars.DataFrame | list[dict] | dict[str, list]
 
@@ -80,9 +81,19 @@ def _enforce_pandas(df: pd.DataFrame, dtypes: Mapping[str, str], pipe: object) -
     return df.assign(**{str(k): v for k, v in changes.items() if v is not None}) if changes else df
 
 
+def _holds_numbers(series: pd.Series) -> bool:
+    """Numbers or booleans (not only missing values): pandas would read them as epoch offsets."""
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return bool(series.notna().any())
+    return series.dtype == object and any(
+        isinstance(v, numbers.Number) and not _is_missing(v) for v in series
+    )
+
+
 def _enforce_series(series: pd.Series, dtype: str | None) -> pd.Series | None:
     if dtype in ("datetime", "datetime_naive"):
-        if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        if pd.api.types.is_datetime64_any_dtype(series.dtype) or _holds_numbers(series):
+            # Numbers are no instants: the schema plan widens the column to text or refuses them.
             return None
         parsed = pd.to_datetime(series, utc=True, format="mixed")
         return parsed.dt.tz_localize(None) if dtype == "datetime_naive" else parsed
@@ -156,8 +167,11 @@ def _normalize_column(array: pa.ChunkedArray, dtype: str | None) -> pa.ChunkedAr
         if typ.tz is not None and target.tz is None:
             array = pc.local_timestamp(array.cast(pa.timestamp(typ.unit, tz="UTC")))
         array = array.cast(target, safe=False)
-    elif dtype is not None and dtype not in LADDER and dtype_of_arrow(array.type) not in (None, dtype):
-        # Ladder types (int, float, numeric, str) are fitted to the table by the schema plan.
+    elif dtype is None or dtype in LADDER or dtype_of_arrow(array.type) in (None, dtype):
+        pass  # ladder types (int, float, numeric, str) are fitted to the table by the schema plan
+    elif array.null_count == len(array):
+        array = pa.chunked_array([pa.nulls(len(array), arrow_type(dtype))], arrow_type(dtype))
+    elif not reinterprets(array, dtype):  # numbers that would change meaning go to the plan as they are
         array = array.cast(arrow_type(dtype))
     return array
 
@@ -189,6 +203,7 @@ def normalize_batch(
         raise BatchError(
             pipe, f"the batch lacks the key columns {missing}.", "Add them or edit the pipe's columns."
         )
+    _check_datetime_axis(table, dtypes, datetime_column, pipe)
     if datetime_column and table.num_rows and table.column(datetime_column).null_count:
         count = table.column(datetime_column).null_count
         raise BatchError(
@@ -197,6 +212,24 @@ def normalize_batch(
             "Drop those rows or fill them before syncing.",
         )
     return drop_duplicate_keys(table, keys)
+
+
+def _check_datetime_axis(
+    table: pa.Table, dtypes: Mapping[str, str], datetime_column: str | None, pipe: object
+) -> None:
+    """A datetime column of points in time takes no numbers (widening it to text would break
+    the pipe's time axis, and numbers are not read as epoch offsets)."""
+    dtype = dtypes.get(datetime_column or "")
+    if datetime_column not in table.column_names or dtype not in TIME_DTYPES:
+        return
+    array = table.column(datetime_column)
+    if reinterprets(array, dtype):
+        raise BatchError(
+            pipe,
+            f"the datetime column {datetime_column!r} holds {dtype_of_arrow(array.type)} values, "
+            f"but its dtype is {dtype} (numbers are not read as epoch offsets).",
+            f"Convert them first, e.g. pd.to_datetime(df[{datetime_column!r}], unit='s', utc=True).",
+        )
 
 
 def drop_duplicate_keys(table: pa.Table, keys: Sequence[str]) -> pa.Table:

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mrsm_jupyter.errors import SchemaError
-from mrsm_jupyter.pipes.dtypes import arrow_type, dtype_of_arrow, ladder_rank
+from mrsm_jupyter.pipes.dtypes import arrow_type, dtype_of_arrow, ladder_rank, reinterprets
 
 
 @dataclass
@@ -40,6 +40,13 @@ def _is_whole(array: pa.ChunkedArray) -> bool:
 
 
 def _cast(array: pa.ChunkedArray, dtype: str, column: str, pipe: object) -> pa.ChunkedArray:
+    if reinterprets(array, dtype):
+        raise SchemaError(
+            pipe,
+            f"column {column!r} holds {dtype_of_arrow(array.type)} values that its {dtype} column "
+            "would change (numbers are not epoch offsets, nor truth values unless 0 or 1).",
+            f"Convert them first (pd.to_datetime(..., unit='s')) or declare dtypes={{{column!r}: 'str'}}.",
+        )
     try:
         if dtype == "datetime" and pa.types.is_string(array.type):
             return pc.cast(pc.strptime(array, format="%Y-%m-%dT%H:%M:%S", unit="us"), arrow_type(dtype))
