@@ -447,3 +447,36 @@ def test_fingerprint_routes_answer_and_refuse_bad_questions(rest: httpx.Client) 
             route,
             refused.text,
         )
+
+
+def test_an_unknown_instance_or_connector_is_a_documented_404(rest: httpx.Client) -> None:
+    """Schemathesis found these 404s undocumented: every operation naming an instance or a
+    connector (path, query or body) declares 404, and the answer names the unknown keys."""
+    document = rest.get("openapi.json").json()
+    path = sensor(rest, 3)
+    nope = {"instance_keys": "sql:nope"}
+    calls: list[tuple[str, str, str, dict[str, Any], Any]] = [
+        ("patch", "/pipes/{connector_keys}/{metric_key}/{location_key}", path, nope, {"parameters": {}}),
+        (
+            "get",
+            "/pipes/{connector_keys}/{metric_key}/{location_key}/rowcount",
+            f"{path}/rowcount",
+            nope,
+            None,
+        ),
+        ("get", "/pipes", "pipes", nope, None),
+        ("get", "/runs", "runs", nope, None),
+        ("post", "/pipes", "pipes", {}, {"connector_keys": "rest", "metric_key": "m", **nope}),
+        (
+            "post",
+            "/pipes/{connector_keys}/{metric_key}/{location_key}/sync",
+            path_of("m", connector="sql:nope") + "/sync",
+            {},
+            {},
+        ),
+    ]
+    for method, template, url, query, body in calls:
+        answer = rest.request(method.upper(), url, params=query, json=body)
+        assert answer.status_code == 404, (method, url, answer.text)
+        assert answer.json()["type"] == "ConnectorError" and "sql:nope" in answer.json()["error"]
+        _validator(document, template, method, 404, "application/json").validate(answer.json())
