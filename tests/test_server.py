@@ -236,6 +236,8 @@ BAD_REQUESTS: list[tuple[str, str, dict[str, Any], Any, int]] = [
     ("POST", "data", {}, b"[1, 2]", 400),
     ("POST", "data", {}, json.dumps([{"dt": "not a time", "id": 1}]).encode(), 400),
     ("POST", "data", {}, json.dumps([{"dt": None, "id": 1}]).encode(), 400),
+    ("POST", "data", {}, b'{"id": [1, 2], "v": []}', 400),  # columns of different lengths
+    ("POST", "data", {}, b'{"id": 1, "v": 2}', 400),  # scalars, not columns
     ("POST", "clear", {}, b'{"begin": "soon"}', 400),
     ("POST", "clear", {}, b'{"params": {"nope": 1}}', 400),
     ("PATCH", "", {}, b'{"parameters": 3}', 400),

@@ -39,7 +39,14 @@ def to_pandas_frame(data: BatchLike, pipe: object) -> pd.DataFrame | pa.Table:
     if type(data).__module__.startswith("polars"):
         return data.to_arrow()
     if isinstance(data, (list, tuple, Mapping)):
-        return pd.DataFrame(data)
+        try:
+            return pd.DataFrame(data)
+        except ValueError as exc:  # columns of different lengths, scalars where lists belong
+            raise BatchError(
+                pipe,
+                f"cannot read the batch as a table: {exc}.",
+                "Give every column a list of the same length, or pass a list of row dicts.",
+            ) from exc
     raise BatchError(
         pipe,
         f"cannot sync an object of type {type(data).__name__}.",
