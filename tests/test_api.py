@@ -116,6 +116,14 @@ def test_a_dict_batch_that_is_no_table_says_so(metric: str) -> None:
     assert not pipe.exists()
 
 
+def test_a_batch_of_no_columns_syncs_nothing(metric: str) -> None:
+    pipe = mrsm.Pipe("t", metric, instance="sql:memory")
+    for empty in ([], [{}], {}, pd.DataFrame()):
+        result = pipe.sync(empty)
+        assert (result.success, result.rows, result.created_table) == (True, 0, False)
+    assert not pipe.exists()
+
+
 def test_results_unpack_and_render() -> None:
     result = SyncResult("p", inserted=2, updated=1, unchanged=3, created_table=True, columns_added=["a"])
     success, message = result

@@ -482,3 +482,22 @@ def test_an_unknown_instance_or_connector_is_a_documented_404(rest: httpx.Client
         assert answer.status_code == 404, (method, url, answer.text)
         assert answer.json()["type"] == "ConnectorError" and "sql:nope" in answer.json()["error"]
         _validator(document, template, method, 404, "application/json").validate(answer.json())
+
+
+def test_a_pipe_without_a_table_takes_empty_batches_and_refuses_fingerprints(
+    rest: httpx.Client, metric: str
+) -> None:
+    """Schemathesis long mode got raw database errors here: an empty batch (no columns) tried
+    to create a table of no columns, and a fingerprint read a table that did not exist."""
+    path = register(rest, metric, columns={"datetime": "dt", "id": "id"})
+    for empty in (b"[]", b"[{}]", b"{}"):
+        synced = rest.post(f"{path}/data", content=empty, headers={"Content-Type": "application/json"})
+        assert synced.status_code == 200, synced.text
+        assert (synced.json()["inserted"], synced.json()["created_table"]) == (0, False)
+    assert rest.get(f"{path}/exists").json()["exists"] is False
+    spec = {"columns": [["dt", "datetime"]], "datetime_column": "dt", "key_columns": ["id"]}
+    for route in ("fingerprint", "fingerprint/leaves", "fingerprint/rows"):
+        grid = {"origin": 0, "width": 60_000_000, "buckets": 2}
+        refused = rest.post(f"{path}/{route}", json={"spec": spec, "grid": grid})
+        assert refused.status_code == 400, (route, refused.text)
+        assert "has no table to fingerprint yet" in refused.json()["error"], refused.text
