@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import mrsm_jupyter as mrsm
@@ -113,6 +114,18 @@ def test_a_dict_batch_that_is_no_table_says_so(metric: str) -> None:
         pipe.sync({"id": [1, 2], "v": [1.0]})
     with pytest.raises(BatchError, match="scalar values"):
         pipe.sync({"id": 1, "v": 1.0})
+    assert not pipe.exists()
+
+
+def test_column_names_a_table_cannot_have_are_refused(metric: str) -> None:
+    """Arrow allows duplicate and empty names: a duplicate kept only its last column, and an
+    empty name reached the database as a raw parser error."""
+    pipe = mrsm.Pipe("t", metric, instance="sql:memory")
+    with pytest.raises(BatchError, match=r"duplicate column names \['x'\]"):
+        pipe.sync(pa.table([[1], [2]], names=["x", "x"]))
+    for batch in ([{"": 1, "x": 2}], pa.table([[1]], names=[""])):
+        with pytest.raises(BatchError, match="a column with an empty name"):
+            pipe.sync(batch)
     assert not pipe.exists()
 
 

@@ -238,6 +238,7 @@ BAD_REQUESTS: list[tuple[str, str, dict[str, Any], Any, int]] = [
     ("POST", "data", {}, json.dumps([{"dt": None, "id": 1}]).encode(), 400),
     ("POST", "data", {}, b'{"id": [1, 2], "v": []}', 400),  # columns of different lengths
     ("POST", "data", {}, b'{"id": 1, "v": 2}', 400),  # scalars, not columns
+    ("POST", "data", {}, b'[{"": 1, "id": 1}]', 400),  # a column with an empty name
     ("POST", "clear", {}, b'{"begin": "soon"}', 400),
     ("POST", "clear", {}, b'{"params": {"nope": 1}}', 400),
     ("PATCH", "", {}, b'{"parameters": 3}', 400),
