@@ -9,13 +9,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import mrsm_jupyter as mrsm
 from mrsm_jupyter.config import connector_attributes
 from mrsm_jupyter.connectors.registry import clear_connector_cache, get_connector
 from mrsm_jupyter.demo import run as run_demo
-from mrsm_jupyter.errors import ConfigError, ConnectorError, InvalidKeysError, PipeError
+from mrsm_jupyter.errors import BatchError, ConfigError, ConnectorError, InvalidKeysError, PipeError
 from mrsm_jupyter.pipes.bounds import Window, backtrack_begin, to_utc
 from mrsm_jupyter.pipes.fetch import order_by_dependencies, pipe_references
 from mrsm_jupyter.pipes.keys import default_target, split_negation
@@ -105,6 +106,35 @@ def test_reading_a_pipe_without_a_table(metric: str) -> None:
 def test_sync_without_data_says_what_to_do(metric: str) -> None:
     with pytest.raises(PipeError, match=r"has no source to fetch from.*pipe\.sync\(df\)"):
         mrsm.Pipe("t", metric, instance="sql:memory").sync()
+
+
+def test_a_dict_batch_that_is_no_table_says_so(metric: str) -> None:
+    pipe = mrsm.Pipe("t", metric, instance="sql:memory")
+    with pytest.raises(BatchError, match=r"cannot read the batch as a table.*same length"):
+        pipe.sync({"id": [1, 2], "v": [1.0]})
+    with pytest.raises(BatchError, match="scalar values"):
+        pipe.sync({"id": 1, "v": 1.0})
+    assert not pipe.exists()
+
+
+def test_column_names_a_table_cannot_have_are_refused(metric: str) -> None:
+    """Arrow allows duplicate and empty names: a duplicate kept only its last column, and an
+    empty name reached the database as a raw parser error."""
+    pipe = mrsm.Pipe("t", metric, instance="sql:memory")
+    with pytest.raises(BatchError, match=r"duplicate column names \['x'\]"):
+        pipe.sync(pa.table([[1], [2]], names=["x", "x"]))
+    for batch in ([{"": 1, "x": 2}], pa.table([[1]], names=[""])):
+        with pytest.raises(BatchError, match="a column with an empty name"):
+            pipe.sync(batch)
+    assert not pipe.exists()
+
+
+def test_a_batch_of_no_columns_syncs_nothing(metric: str) -> None:
+    pipe = mrsm.Pipe("t", metric, instance="sql:memory")
+    for empty in ([], [{}], {}, pd.DataFrame()):
+        result = pipe.sync(empty)
+        assert (result.success, result.rows, result.created_table) == (True, 0, False)
+    assert not pipe.exists()
 
 
 def test_results_unpack_and_render() -> None:

@@ -236,6 +236,9 @@ BAD_REQUESTS: list[tuple[str, str, dict[str, Any], Any, int]] = [
     ("POST", "data", {}, b"[1, 2]", 400),
     ("POST", "data", {}, json.dumps([{"dt": "not a time", "id": 1}]).encode(), 400),
     ("POST", "data", {}, json.dumps([{"dt": None, "id": 1}]).encode(), 400),
+    ("POST", "data", {}, b'{"id": [1, 2], "v": []}', 400),  # columns of different lengths
+    ("POST", "data", {}, b'{"id": 1, "v": 2}', 400),  # scalars, not columns
+    ("POST", "data", {}, b'[{"": 1, "id": 1}]', 400),  # a column with an empty name
     ("POST", "clear", {}, b'{"begin": "soon"}', 400),
     ("POST", "clear", {}, b'{"params": {"nope": 1}}', 400),
     ("PATCH", "", {}, b'{"parameters": 3}', 400),
@@ -447,3 +450,55 @@ def test_fingerprint_routes_answer_and_refuse_bad_questions(rest: httpx.Client) 
             route,
             refused.text,
         )
+
+
+def test_an_unknown_instance_or_connector_is_a_documented_404(rest: httpx.Client) -> None:
+    """Schemathesis found these 404s undocumented: every operation naming an instance or a
+    connector (path, query or body) declares 404, and the answer names the unknown keys."""
+    document = rest.get("openapi.json").json()
+    path = sensor(rest, 3)
+    nope = {"instance_keys": "sql:nope"}
+    calls: list[tuple[str, str, str, dict[str, Any], Any]] = [
+        ("patch", "/pipes/{connector_keys}/{metric_key}/{location_key}", path, nope, {"parameters": {}}),
+        (
+            "get",
+            "/pipes/{connector_keys}/{metric_key}/{location_key}/rowcount",
+            f"{path}/rowcount",
+            nope,
+            None,
+        ),
+        ("get", "/pipes", "pipes", nope, None),
+        ("get", "/runs", "runs", nope, None),
+        ("post", "/pipes", "pipes", {}, {"connector_keys": "rest", "metric_key": "m", **nope}),
+        (
+            "post",
+            "/pipes/{connector_keys}/{metric_key}/{location_key}/sync",
+            path_of("m", connector="sql:nope") + "/sync",
+            {},
+            {},
+        ),
+    ]
+    for method, template, url, query, body in calls:
+        answer = rest.request(method.upper(), url, params=query, json=body)
+        assert answer.status_code == 404, (method, url, answer.text)
+        assert answer.json()["type"] == "ConnectorError" and "sql:nope" in answer.json()["error"]
+        _validator(document, template, method, 404, "application/json").validate(answer.json())
+
+
+def test_a_pipe_without_a_table_takes_empty_batches_and_refuses_fingerprints(
+    rest: httpx.Client, metric: str
+) -> None:
+    """Schemathesis long mode got raw database errors here: an empty batch (no columns) tried
+    to create a table of no columns, and a fingerprint read a table that did not exist."""
+    path = register(rest, metric, columns={"datetime": "dt", "id": "id"})
+    for empty in (b"[]", b"[{}]", b"{}"):
+        synced = rest.post(f"{path}/data", content=empty, headers={"Content-Type": "application/json"})
+        assert synced.status_code == 200, synced.text
+        assert (synced.json()["inserted"], synced.json()["created_table"]) == (0, False)
+    assert rest.get(f"{path}/exists").json()["exists"] is False
+    spec = {"columns": [["dt", "datetime"]], "datetime_column": "dt", "key_columns": ["id"]}
+    for route in ("fingerprint", "fingerprint/leaves", "fingerprint/rows"):
+        grid = {"origin": 0, "width": 60_000_000, "buckets": 2}
+        refused = rest.post(f"{path}/{route}", json={"spec": spec, "grid": grid})
+        assert refused.status_code == 400, (route, refused.text)
+        assert "has no table to fingerprint yet" in refused.json()["error"], refused.text

@@ -13,6 +13,7 @@ import math
 import numbers
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -40,7 +41,14 @@ def to_pandas_frame(data: BatchLike, pipe: object) -> pd.DataFrame | pa.Table:
     if type(data).__module__.startswith("polars"):
         return data.to_arrow()
     if isinstance(data, (list, tuple, Mapping)):
-        return pd.DataFrame(data)
+        try:
+            return pd.DataFrame(data)
+        except ValueError as exc:  # columns of different lengths, scalars where lists belong
+            raise BatchError(
+                pipe,
+                f"cannot read the batch as a table: {exc}.",
+                "Give every column a list of the same length, or pass a list of row dicts.",
+            ) from exc
     raise BatchError(
         pipe,
         f"cannot sync an object of type {type(data).__name__}.",
@@ -125,13 +133,16 @@ def _tidy_object(series: pd.Series) -> pd.Series | None:
     return None
 
 
-def _check_column_names(df: pd.DataFrame, pipe: object) -> None:
-    if df.columns.duplicated().any():
-        dupes = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+def _check_column_names(names: Sequence[object], pipe: object) -> None:
+    """Names a table can have: strings, none empty, none twice (pandas and Arrow allow all)."""
+    dupes = sorted(str(name) for name, count in Counter(names).items() if count > 1)
+    if dupes:
         raise BatchError(pipe, f"the batch has duplicate column names {dupes}.", "Rename them.")
-    odd = [c for c in df.columns if not isinstance(c, str)]
+    odd = [c for c in names if not isinstance(c, str)]
     if odd:
         raise BatchError(pipe, f"column names must be strings, got {odd[:3]}.", "Rename the columns.")
+    if "" in names:
+        raise BatchError(pipe, "the batch has a column with an empty name.", "Name every column.")
 
 
 def _frame_to_arrow(df: pd.DataFrame, pipe: object) -> pa.Table:
@@ -186,8 +197,10 @@ def normalize_batch(
     """One clean Arrow table: declared dtypes, UTC datetimes, unique keys (last row wins)."""
     frame = to_pandas_frame(data, pipe)
     if isinstance(frame, pd.DataFrame):
-        _check_column_names(frame, pipe)
+        _check_column_names(list(frame.columns), pipe)
         frame = _frame_to_arrow(_enforce_pandas(frame, dtypes, pipe), pipe)
+    else:
+        _check_column_names(frame.column_names, pipe)
     table = frame.replace_schema_metadata(None)
     try:
         columns = [

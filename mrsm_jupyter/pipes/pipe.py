@@ -307,6 +307,8 @@ class Pipe:
 
     def _sync_one(self, df: Any) -> SyncResult:
         batch = normalize_batch(df, self.dtypes, self.key_columns, self.columns.get("datetime"), self)
+        if batch.num_columns == 0:  # nothing to store, and no table can be made of no columns
+            return SyncResult(str(self), batches=1)
         result = self.instance_connector.sync_pipe(self, batch)
         result.nbytes = batch.nbytes
         if self.local_cache is not None:  # new rows, and past rows changed when some were updated

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from mrsm_jupyter.errors import PipeError
 from mrsm_jupyter.jupyter.server.openapi import Operation, operation
 from mrsm_jupyter.jupyter.server.payloads import (
     ARROW_STREAM,
@@ -33,9 +34,11 @@ from mrsm_jupyter.pipes.pipe import Pipe
 
 
 def fingerprints_for(pipe: Pipe, spec: FingerprintSpec) -> Fingerprinter:
-    """The pipe's fingerprinter, once every column the spec names is one of the pipe's (a
-    request naming others is refused, not left to fail inside the database)."""
+    """The pipe's fingerprinter, once its table exists and every column the spec names is one
+    of the pipe's (other requests are refused, not left to fail inside the database)."""
     types = pipe.get_columns_types()
+    if not types:
+        raise PipeError(pipe, "has no table to fingerprint yet.", "Sync rows into it first.")
     named = [name for name, _ in spec.columns] + list(spec.key_columns)
     named += [spec.datetime_column] if spec.datetime_column is not None else []
     unknown = sorted({name for name in named if name not in types})

@@ -123,6 +123,15 @@ def _parameters(path: str, spec: Operation, components: dict[str, Any]) -> list[
     return found
 
 
+def names_a_connector(path: str, spec: Operation) -> bool:
+    """Whether a request names an instance or a connector (in its path, query or body): one
+    the server does not know is answered 404 (``ConnectorError``), like a pipe not registered."""
+    named = set(_PATH_PARAMETER.findall(path)) | {q.name for q in spec.query}
+    if is_typeddict(spec.request):
+        named |= set(typing.get_type_hints(spec.request))
+    return bool(named & {"connector_keys", "instance_keys"})
+
+
 def _operation_object(path: str, spec: Operation, components: dict[str, Any]) -> dict[str, Any]:
     error = {"application/json": {"schema": json_schema(ErrorInfo, components)}}
     body: dict[str, Any] = {}
@@ -131,7 +140,10 @@ def _operation_object(path: str, spec: Operation, components: dict[str, Any]) ->
     if spec.arrow_response:
         body[ARROW_STREAM] = {"schema": {"type": "string", "format": "binary"}}
     responses: dict[str, Any] = {str(spec.status): {"description": spec.summary, "content": body}}
-    for status, text in {"400": "bad input", "403": "not authenticated or not authorized"}.items():
+    errors = {"400": "bad input", "403": "not authenticated or not authorized"}
+    if names_a_connector(path, spec):
+        errors["404"] = "no such pipe, instance or connector"
+    for status, text in errors.items():
         responses[status] = {"description": text, "content": error}
     for status, text in spec.extra_responses.items():
         responses[status] = {"description": text, "content": error}

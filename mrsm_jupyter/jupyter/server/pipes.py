@@ -177,14 +177,7 @@ class PipesHandler(MrsmHandler):
 class PipeHandler(PipeRoute):
     @web.authenticated
     @authorized
-    @operation(
-        Operation(
-            "A registered pipe.",
-            response=PipeDetail,
-            query=(INSTANCE,),
-            extra_responses={"404": "not registered"},
-        )
-    )
+    @operation(Operation("A registered pipe.", response=PipeDetail, query=(INSTANCE,)))
     async def get(self, connector_keys: str, metric_key: str, location_key: str) -> None:
         pipe = Pipe(connector_keys, metric_key, location_key, instance=self.instance_keys)
         self.send_json(await self.call(lambda: self._detail(pipe)))
