@@ -15,6 +15,10 @@ class ConnectorError(MrsmError):
     """A connector could not be found, built or reached."""
 
 
+class ConnectorUnreachableError(ConnectorError):
+    """A connector's server did not answer (down, or the URI's host or port is wrong)."""
+
+
 class InvalidKeysError(MrsmError, ValueError):
     """Pipe keys, connector keys or identifiers that cannot be used."""
 

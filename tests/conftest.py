@@ -173,6 +173,8 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port, token = _free_port(), secrets.token_hex(16)
     env = {**os.environ, "MRSM_JUPYTER_ROOT": str(root / "mrsm"), "JUPYTER_CONFIG_DIR": str(root / "config")}
     env |= {"JUPYTER_RUNTIME_DIR": str(root / "runtime"), "JUPYTER_DATA_DIR": str(root / "data")}
+    # An instance whose server does not answer (port 9, discard: nothing listens there).
+    env["MRSM_SQL_UNREACHABLE"] = "postgresql+psycopg://mrsm@127.0.0.1:9/nowhere"
     argv = [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", f"--port={port}"]
     argv += ["--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}"]
     argv += ["--ServerApp.allow_unauthenticated_access=False", f"--ServerApp.root_dir={root}"]

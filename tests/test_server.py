@@ -22,6 +22,8 @@ from jsonschema import Draft202012Validator
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
+from mrsm_jupyter.connectors.api import APIConnector
+from mrsm_jupyter.errors import ConnectorUnreachableError
 from mrsm_jupyter.jupyter.server.payloads import ARROW_STREAM, NEXT_CURSOR_HEADER, ROW_COUNT_HEADER
 from mrsm_jupyter.jupyter.server.routes import ROUTES
 from mrsm_jupyter.jupyter.server.wire import ipc_to_table, table_to_ipc
@@ -502,3 +504,20 @@ def test_a_pipe_without_a_table_takes_empty_batches_and_refuses_fingerprints(
         refused = rest.post(f"{path}/{route}", json={"spec": spec, "grid": grid})
         assert refused.status_code == 400, (route, refused.text)
         assert "has no table to fingerprint yet" in refused.json()["error"], refused.text
+
+
+def test_an_instance_that_does_not_answer_is_a_documented_503(rest: httpx.Client) -> None:
+    """Unknown keys are 404; an instance that is defined but down is 503, saying so."""
+    document = rest.get("openapi.json").json()
+    answer = rest.get("pipes", params={"instance_keys": "sql:unreachable"})
+    assert answer.status_code == 503, answer.text
+    info = answer.json()
+    assert info["type"] == "ConnectorUnreachableError" and "cannot connect" in info["error"]
+    assert "127.0.0.1:9" in info["error"] and "Check that the server is running" in info["error"]
+    _validator(document, "/pipes", "get", 503, "application/json").validate(info)
+
+
+def test_an_api_instance_that_does_not_answer_says_so() -> None:
+    connector = APIConnector("down", {"uri": "http://127.0.0.1:9", "retries": 0})
+    with pytest.raises(ConnectorUnreachableError, match=r"cannot reach http://127\.0\.0\.1:9/ .* 1 tries"):
+        connector.fetch_pipes_keys([], [], [], [])

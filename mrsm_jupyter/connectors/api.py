@@ -24,7 +24,7 @@ import pyarrow as pa
 from mrsm_jupyter import errors
 from mrsm_jupyter.connectors.instance import InstanceConnector, Params, PipeKeys
 from mrsm_jupyter.connectors.registry import DEFAULT_INSTANCE
-from mrsm_jupyter.errors import ConnectorError, MrsmError, PipeError
+from mrsm_jupyter.errors import ConnectorError, ConnectorUnreachableError, MrsmError, PipeError
 from mrsm_jupyter.jobs import errors as job_errors
 from mrsm_jupyter.jupyter.server.payloads import (
     ARROW_STREAM,
@@ -121,13 +121,13 @@ class APIConnector(InstanceConnector):
                 break
             except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ConnectTimeout) as exc:
                 if attempt == self.retries:
-                    raise ConnectorError(
+                    raise ConnectorUnreachableError(
                         f"{self.keys}: cannot reach {self.base_url} ({type(exc).__name__}) after "
                         f"{self.retries + 1} tries. Check that the Jupyter server runs there."
                     ) from exc
                 time.sleep(_RETRY_SECONDS * 2**attempt)
             except httpx.TimeoutException as exc:
-                raise ConnectorError(
+                raise ConnectorUnreachableError(
                     f"{self.keys}: {method} {path} got no answer in time ({type(exc).__name__}).",
                 ) from exc
         if response.status_code >= 400:

@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from mrsm_jupyter.connectors.influxdb.influxql import quote
-from mrsm_jupyter.errors import ConnectorError
+from mrsm_jupyter.errors import ConnectorError, ConnectorUnreachableError
 
 DEFAULT_PORT = 8086
 CHUNK_ROWS = 10_000
@@ -95,7 +95,7 @@ class InfluxDBClient:
         try:
             return self._http.post(path, data=data, content=content, params=params)
         except httpx.TransportError as exc:
-            raise ConnectorError(
+            raise ConnectorUnreachableError(
                 f"{self.keys}: cannot reach InfluxDB at {self.address.base_url} ({type(exc).__name__}). "
                 "Check that influxd runs there and the URI's host and port."
             ) from exc
@@ -131,7 +131,7 @@ class InfluxDBClient:
                     if line.strip():
                         yield from self._series(statement, json.loads(line))
         except httpx.TransportError as exc:
-            raise ConnectorError(
+            raise ConnectorUnreachableError(
                 f"{self.keys}: cannot reach InfluxDB at {self.address.base_url} ({type(exc).__name__}). "
                 "Check that influxd runs there and the URI's host and port."
             ) from exc

@@ -23,7 +23,7 @@ from filelock import FileLock, Timeout
 
 from mrsm_jupyter.connectors.sql.flavors.base import Flavor, Query
 from mrsm_jupyter.connectors.sql.flavors.sqlite import register_fingerprint_functions
-from mrsm_jupyter.errors import ConnectorError
+from mrsm_jupyter.errors import ConnectorError, ConnectorUnreachableError
 
 DUCKDB_IDLE_SECONDS = float(os.environ.get("MRSM_DUCKDB_IDLE_SECONDS", "1.0"))
 LOCK_TIMEOUT_SECONDS = float(os.environ.get("MRSM_LOCK_TIMEOUT", "120"))
@@ -271,7 +271,7 @@ class SQLAlchemyDatabase:
         try:
             conn = self.engine.connect()
         except sa.exc.DBAPIError as exc:  # the driver's message names no password
-            raise ConnectorError(
+            raise ConnectorUnreachableError(
                 f"{self.description}: cannot connect ({type(exc.orig).__name__}: {exc.orig}). "
                 "Check that the server is running and the connector's URI."
             ) from exc

@@ -16,7 +16,14 @@ from jupyter_server.base.handlers import APIHandler
 from tornado.web import HTTPError
 
 from mrsm_jupyter.connectors.registry import DEFAULT_INSTANCE
-from mrsm_jupyter.errors import ConnectorError, LockTimeoutError, MrsmError, PipeError, PipeNotRegisteredError
+from mrsm_jupyter.errors import (
+    ConnectorError,
+    ConnectorUnreachableError,
+    LockTimeoutError,
+    MrsmError,
+    PipeError,
+    PipeNotRegisteredError,
+)
 from mrsm_jupyter.jobs.errors import JobError, JobNotFoundError, JobStateError
 from mrsm_jupyter.jupyter.server.payloads import ErrorInfo
 from mrsm_jupyter.jupyter.server.secrets import scrub
@@ -30,6 +37,7 @@ AUTH_RESOURCE = "mrsm_jupyter"
 _STATUS: tuple[tuple[type[MrsmError], int], ...] = (
     (PipeNotRegisteredError, 404),
     (JobNotFoundError, 404),
+    (ConnectorUnreachableError, 503),
     (ConnectorError, 404),
     (LockTimeoutError, 409),
     (JobStateError, 409),

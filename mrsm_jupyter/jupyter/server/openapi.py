@@ -143,6 +143,7 @@ def _operation_object(path: str, spec: Operation, components: dict[str, Any]) ->
     errors = {"400": "bad input", "403": "not authenticated or not authorized"}
     if names_a_connector(path, spec):
         errors["404"] = "no such pipe, instance or connector"
+        errors["503"] = "the instance or connector did not answer"
     for status, text in errors.items():
         responses[status] = {"description": text, "content": error}
     for status, text in spec.extra_responses.items():
