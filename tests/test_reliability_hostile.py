@@ -80,7 +80,9 @@ def _same(a: Any, b: Any) -> bool:
         except ValueError:
             return False
     if isinstance(a, bool) or isinstance(b, bool):
-        return bool(a) == bool(b) and str(b).lower() in ("true", "false", "1", "0", "1.0", "0.0")
+        # True and 1 are one value; 5 or 0.5 read back as True is not.
+        truths = ("true", "false", "1", "0", "1.0", "0.0")
+        return bool(a) == bool(b) and all(str(x).lower() in truths for x in (a, b))
     if isinstance(a, int | float) and isinstance(b, int | float):
         return float(a) == float(b) or math.isclose(a, b, rel_tol=1e-15)
     return str(a) == str(b)
